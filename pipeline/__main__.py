@@ -1,0 +1,4 @@
+"""``python -m pipeline`` = ``xinde``."""
+from .cli import main
+
+main()

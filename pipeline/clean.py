@@ -1,0 +1,206 @@
+"""Clean an essay body, keeping a char map back to the raw text.
+
+Steps (in order; each is a rewrite of a :class:`MappedText`, so every output
+char knows the raw char it came from):
+
+1. drop invisible characters (zero-width, soft hyphen, BOM, control chars);
+2. drop template-site markers and page noise (``此处隐藏部分文章内容`` gaps,
+   ``第 3 页 共 9 页``, page numbers, site URLs, "下载/打印" chrome);
+3. Traditional → Simplified (OpenCC ``t2s``, char by char so offsets stay 1:1);
+4. strip pinyin glosses injected by template mirrors (``政績(jī)觀``);
+5. full-width ASCII letters/digits → half-width; ASCII punctuation next to
+   Chinese → full-width (``,`` → ``，``);
+6. remove spaces between Chinese characters (PDF artefacts), collapse runs;
+7. join lines broken inside a sentence (PDF line breaks); keep real paragraphs.
+
+Cleaning is idempotent: ``clean(clean(x).text).text == clean(x).text``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_RE = re.compile(f"[{CJK}]")
+SENT_END = "。！？；：…”’」』）)!?;"
+
+
+@dataclass
+class MappedText:
+    """Text plus, for each char, its index in the original text."""
+
+    text: str
+    map: list[int]
+    n_orig: int
+
+    @classmethod
+    def of(cls, text: str) -> "MappedText":
+        return cls(text, list(range(len(text))), len(text))
+
+    def sub(self, pattern: re.Pattern, repl) -> "MappedText":
+        """Regex substitution that keeps the map.
+
+        ``repl`` is a string or a function of the match. Replacement chars of
+        equal length map 1:1; otherwise they all map to the match start.
+        """
+        out, omap, last = [], [], 0
+        for m in pattern.finditer(self.text):
+            s, e = m.span()
+            r = repl(m) if callable(repl) else m.expand(repl)
+            out.append(self.text[last:s])
+            omap.extend(self.map[last:s])
+            out.append(r)
+            if len(r) == e - s:
+                omap.extend(self.map[s:e])
+            else:
+                anchor = self.map[s] if s < len(self.map) else self.n_orig
+                omap.extend([anchor] * len(r))
+            last = e
+        if last == 0 and not out:
+            return self
+        out.append(self.text[last:])
+        omap.extend(self.map[last:])
+        return MappedText("".join(out), omap, self.n_orig)
+
+    def translate(self, fn) -> "MappedText":
+        """Char-by-char rewrite; ``fn(c)`` must return exactly one char."""
+        new = "".join(fn(c) for c in self.text)
+        assert len(new) == len(self.text)
+        return MappedText(new, self.map, self.n_orig)
+
+    def full_map(self) -> list[int]:
+        return self.map + [self.n_orig]
+
+
+# -- rules ---------------------------------------------------------------
+_INVISIBLE = re.compile("[\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\ufeff\u00ad"
+                        "\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CRLF = re.compile(r"\r\n?")
+_NBSP = re.compile("[\u00a0\u3000\u2002-\u200a\t\r\f\v]")
+# Template sites hide the middle of an essay behind a line of dots and a marker.
+HIDDEN_MARKER = re.compile(
+    r"[.。…·\-—_=*＊\s]*(?:此处)?隐藏(?:了)?部分(?:文章)?内容[.。…·\-—_=*＊]*[ \t]*\n?"
+    r"|[.…·\-—_]*(?:完整版|全文)?(?:请|需)?(?:下载|登录|付费|开通会员)(?:后)?(?:查看|阅读)"
+    r"(?:完整|全部|全文)?(?:内容)?[.…·\-—_]*\n?")
+_PAGE_NOISE = re.compile(
+    r"(?m)^[ \t]*(?:第\s*\d+\s*页(?:\s*[,，/]?\s*共\s*\d+\s*页)?|[-—–]\s*\d+\s*[-—–]|\d+\s*/\s*\d+"
+    r"|Page\s+\d+(?:\s+of\s+\d+)?|(?:https?://|www\.)\S+|(?:下载|打印|字号|关闭窗口|收藏本文"
+    r"|分享到|扫一扫|返回顶部)(?:[\s|：:\[\]【】大中小]*(?:下载|打印|字号|关闭|大|中|小))*)[ \t]*$\n?")
+_PINYIN = re.compile(rf"(?<=[{CJK}])[(（]\s*[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{{1,6}}\s*[)）]")
+_FW_ALNUM = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
+_ASCII_PUNCT = {",": "，", ":": "：", ";": "；", "?": "？", "!": "！", "(": "（", ")": "）"}
+_PUNCT_NEAR_CJK = re.compile(
+    rf"(?<=[{CJK}》”」』）])[,:;?!)]|[,:;?!(](?=[{CJK}《“「『（])|(?<=[{CJK}])\((?=[^)\n]*[{CJK}])")
+_CJK_SPACE = re.compile(rf"(?<=[{CJK}，。！？；：、“”《》（）])[ ]+(?=[{CJK}，。！？；：、“”《》（）])")
+_SPACE_RUN = re.compile(r"[ ]{2,}")
+_LINE_EDGE = re.compile(r"(?m)^[ ]+|[ ]+$")
+_BLANK_LINES = re.compile(r"\n{2,}")
+#: A line shorter than this with no end punctuation is a heading, not a broken line.
+HEADING_MAX = 24
+
+
+@lru_cache(maxsize=1)
+def _t2s():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+@lru_cache(maxsize=65536)
+def _t2s_char(c: str) -> str:
+    r = _t2s().convert(c)
+    return r if len(r) == 1 else c
+
+
+def _to_simplified(t: MappedText) -> MappedText:
+    if not any(ord(c) > 0x3400 for c in t.text):
+        return t
+    conv = _t2s().convert(t.text)
+    if len(conv) == len(t.text):
+        return MappedText(conv, t.map, t.n_orig)
+    return t.translate(_t2s_char)
+
+
+def _join_broken_lines(t: MappedText) -> MappedText:
+    """Remove a newline when the line before it ends mid-sentence.
+
+    A line is "broken" when it does not end with sentence punctuation and is
+    long enough to be running text (short unpunctuated lines are headings), and
+    the next line does not start a new list item.
+    """
+    lines = t.text.split("\n")
+    if len(lines) < 2:
+        return t
+    out, omap, pos = [], [], 0
+    for i, line in enumerate(lines):
+        out.append(line)
+        omap.extend(t.map[pos:pos + len(line)])
+        pos += len(line)
+        if i == len(lines) - 1:
+            break
+        nxt = lines[i + 1]
+        stripped = line.rstrip()
+        join = (stripped and nxt.strip() and stripped[-1] not in SENT_END
+                and len(stripped) >= HEADING_MAX and not _NEW_ITEM.match(nxt))
+        if not join:
+            out.append("\n")
+            omap.append(t.map[pos])
+        pos += 1  # the newline itself
+    return MappedText("".join(out), omap, t.n_orig)
+
+
+_NEW_ITEM = re.compile(r"\s*(?:[一二三四五六七八九十]+[、.．]|\d+[、.．]|[（(][一二三四五六七八九十\d]+[）)]"
+                       r"|第[一二三四五六七八九十\d]+[篇章部分条]|【)")
+
+
+@dataclass
+class Cleaned:
+    """Result of :func:`clean_text`."""
+
+    text: str
+    char_map: list[int]
+    hidden_gaps: int = 0
+
+
+def clean_text(raw: str) -> Cleaned:
+    """Clean ``raw`` and return the text with its map back to ``raw``."""
+    t = MappedText.of(raw).sub(_CRLF, "\n")
+    t = t.sub(_INVISIBLE, "")
+    t = t.sub(_NBSP, " ")
+    gaps = len(HIDDEN_MARKER.findall(t.text))
+    t = t.sub(HIDDEN_MARKER, "\n")
+    t = t.sub(_PAGE_NOISE, "")
+    t = _to_simplified(t)
+    t = t.sub(_PINYIN, "")
+    t = t.sub(_FW_ALNUM, lambda m: chr(ord(m.group()) - 0xFEE0))
+    t = t.sub(_PUNCT_NEAR_CJK, lambda m: _ASCII_PUNCT[m.group()])
+    t = t.sub(_CJK_SPACE, "")
+    t = t.sub(_SPACE_RUN, " ")
+    t = t.sub(_LINE_EDGE, "")
+    t = _join_broken_lines(t)
+    t = t.sub(_BLANK_LINES, "\n")
+    # trim
+    lead = len(t.text) - len(t.text.lstrip())
+    trail = len(t.text.rstrip())
+    text = t.text[lead:trail]
+    cmap = t.map[lead:trail] + [t.map[trail] if trail < len(t.map) else t.n_orig]
+    return Cleaned(text, cmap, gaps)
+
+
+def cjk_count(text: str) -> int:
+    return len(_CJK_RE.findall(text))
+
+
+class Cleaner:
+    """Pipeline stage: fills ``essay.text`` and ``essay.char_map`` from ``essay.raw``."""
+
+    name = "clean"
+
+    def __call__(self, essay):
+        c = clean_text(essay.raw)
+        essay.text, essay.char_map = c.text, c.char_map
+        if c.hidden_gaps:
+            essay.warnings.append(f"原文有 {c.hidden_gaps} 处被隐藏的内容缺口（范文网站的“此处隐藏部分文章内容”）")
+            essay.meta["hidden_gaps"] = c.hidden_gaps
+        return essay

@@ -1,0 +1,177 @@
+"""The ``xinde`` command line: thin click commands over the library.
+
+Exit codes:
+    0  every input file produced essays;
+    3  the run finished and wrote its outputs, but some files/rows were skipped;
+    2  usage error (bad option, missing input path, invalid profile);
+    1  the run failed (nothing trustworthy was written).
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .config import Settings
+from .errors import XindeError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_SKIPPED = 0, 1, 2, 3
+
+
+class UsageError(click.ClickException):
+    exit_code = EXIT_USAGE
+
+
+def _settings(**kw) -> Settings:
+    try:
+        return Settings(**{k: v for k, v in kw.items() if v is not None})
+    except XindeError as e:
+        raise UsageError(str(e)) from None
+
+
+def settings_options(f):
+    """Options shared by ``run`` and ``check``."""
+    opts = [
+        click.option("--profile", default="zhengji-kaohe", show_default=True,
+                     help="主题配置: name in models/profiles or path to a .toml profile."),
+        click.option("--templates", type=click.Path(path_type=Path),
+                     help="Folder of known template essays (范文) to check copying against."),
+        click.option("--index", "index", type=click.Path(path_type=Path),
+                     help="Saved reference index built by `xinde index`."),
+        click.option("--policy", type=click.Path(path_type=Path),
+                     help="Text of the studied document; quoting it is not copying."),
+        click.option("--text-column", help="Spreadsheet column holding the essay text."),
+        click.option("--author-column", help="Spreadsheet column holding the author."),
+        click.option("--unit-column", help="Spreadsheet column holding the unit (单位)."),
+        click.option("--max-mb", type=float, default=20.0, show_default=True,
+                     help="Skip input files larger than this."),
+        click.option("--min-chars", type=int, default=50, show_default=True,
+                     help="Skip essays shorter than this after cleaning."),
+        click.option("--seed", type=int, default=42, show_default=True,
+                     help="Seed for every randomised step."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="xinde")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+def cli(verbose):
+    """xinde (心得): read a folder of 学习心得体会 and report themes, copying and engagement.
+
+    Works offline. Start with `xinde run FOLDER --out REPORT_DIR`, then open
+    REPORT_DIR/index.html in a browser.
+    """
+    import logging
+
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
+              help="Output folder for results.json, CSV and the HTML report.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="Report UI language.")
+@click.option("--jobs", type=int, default=1, show_default=True,
+              help="Worker processes for per-essay stages.")
+@click.option("--quiet", is_flag=True, help="No progress bar or summary.")
+@settings_options
+def run(path, out, lang, jobs, quiet, **kw):
+    """Analyse every essay under PATH (a folder, searched recursively, or one file).
+
+    Writes OUT/results.json, OUT/essays.csv and OUT/index.html. Exit code 3 means
+    the outputs were written but some files were skipped (see 'skipped').
+    """
+    from .report import write_all
+    from .runner import run as run_pipeline
+
+    settings = _settings(lang=lang, jobs=jobs, **kw)
+
+    def progress(files):
+        if quiet or len(files) < 2:
+            return files
+        return click.progressbar(files, label="读取文件", file=sys.stderr,
+                                 show_pos=True)
+
+    try:
+        result = run_pipeline(path, settings, progress=progress)
+        write_all(result, out)
+    except XindeError as e:
+        raise UsageError(str(e)) from None
+    except OSError as e:
+        raise click.ClickException(f"[X106] 输出目录不可写 (cannot write output) {out}: {e}")
+    if not quiet:
+        click.echo(f"{len(result.essays)} essays, {len(result.skipped)} skipped "
+                   f"→ {out / 'index.html'}", err=True)
+        for s in result.skipped:
+            click.echo(f"  skipped {s.source}: {s.reason}", err=True)
+    sys.exit(EXIT_SKIPPED if result.skipped else EXIT_OK)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the essay's results object.")
+@settings_options
+def check(file, as_json, **kw):
+    """Check one essay FILE from the terminal (against --templates/--index if given)."""
+    from .runner import run as run_pipeline
+    from .report.terminal import print_check
+
+    settings = _settings(**kw)
+    try:
+        result = run_pipeline(file, settings)
+    except XindeError as e:
+        raise UsageError(str(e)) from None
+    if as_json:
+        click.echo(json.dumps({"essays": [e.to_dict() for e in result.essays],
+                               "skipped": [s.to_dict() for s in result.skipped]},
+                              ensure_ascii=False, indent=1))
+    else:
+        print_check(result)
+    sys.exit(EXIT_SKIPPED if result.skipped and not result.essays else EXIT_OK)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
+              help="Folder for the split essays (one .txt each, title on the first line).")
+def split(file, out):
+    """Split a compiled FILE (范文合集) into one cleaned .txt per essay."""
+    from .clean import clean_text
+    from .report.atomic import atomic_write_text
+    from .runner import load
+
+    settings = _settings()
+    try:
+        _, _, essays, skipped = load(file, settings)
+    except XindeError as e:
+        raise UsageError(str(e)) from None
+    out.mkdir(parents=True, exist_ok=True)
+    for i, e in enumerate(essays, 1):
+        name = f"{i:02d}.txt"
+        atomic_write_text(out / name, (e.title + "\n\n" if e.title else "")
+                          + clean_text(e.raw).text + "\n")
+        click.echo(f"{name}\t{e.title or '(无标题)'}")
+    for s in skipped:
+        click.echo(f"skipped {s.source}: {s.reason}", err=True)
+    sys.exit(EXIT_SKIPPED if skipped else EXIT_OK)
+
+
+def main(argv=None):
+    """Console-script entry point."""
+    try:
+        cli.main(args=argv, prog_name="xinde", standalone_mode=True)
+    except KeyboardInterrupt:  # pragma: no cover - interactive
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,84 @@
+"""Settings for a run, validated once when built.
+
+Everything a stage may need to know about the run lives in :class:`Settings`;
+stages receive it at construction, never read globals or environment.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from .errors import ConfigError
+
+#: The package's data folder (jieba dictionary, stopwords, profiles, quote lists).
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+
+
+@dataclass
+class Settings:
+    """Validated run settings.
+
+    Args:
+        profile: Theme profile name (in ``models/profiles``) or path to a ``.toml``.
+        templates: Folder of known template essays (范文) to check against.
+        index: Saved reference index (``xinde index``) to check against.
+        policy: Text of the studied document; quoting it is never copying.
+        text_column, author_column, unit_column: Spreadsheet column names.
+        max_mb: Files larger than this are skipped (X004).
+        min_chars: Essays with fewer cleaned characters are skipped (X012).
+        jobs: Worker processes for per-essay stages (1 = in process).
+        seed: Seed for every randomised step (topic models, MinHash).
+        lang: Report UI language, ``zh`` or ``en``.
+        n_topics: Number of discovered topics (0 = choose from cohort size).
+        hmm: Let jieba guess unknown words with its HMM.
+    """
+
+    profile: str = "zhengji-kaohe"
+    templates: Path | None = None
+    index: Path | None = None
+    policy: Path | None = None
+    text_column: str | None = None
+    author_column: str | None = None
+    unit_column: str | None = None
+    max_mb: float = 20.0
+    min_chars: int = 50
+    jobs: int = 1
+    seed: int = 42
+    lang: str = "zh"
+    n_topics: int = 0
+    hmm: bool = True
+    models_dir: Path = field(default=MODELS_DIR)
+
+    def __post_init__(self):
+        for name in ("templates", "index", "policy", "models_dir"):
+            v = getattr(self, name)
+            if v is not None and not isinstance(v, Path):
+                setattr(self, name, Path(v))
+        self._check(self.max_mb > 0, "max_mb", self.max_mb, "must be > 0")
+        self._check(self.min_chars >= 1, "min_chars", self.min_chars, "must be ≥ 1")
+        self._check(self.jobs >= 1, "jobs", self.jobs, "must be ≥ 1")
+        self._check(self.lang in ("zh", "en"), "lang", self.lang, "must be 'zh' or 'en'")
+        self._check(self.n_topics >= 0, "n_topics", self.n_topics, "must be ≥ 0")
+        for name in ("templates", "policy", "index"):
+            p = getattr(self, name)
+            self._check(p is None or p.exists(), name, str(p), "path does not exist")
+
+    @staticmethod
+    def _check(ok: bool, name: str, value, detail: str) -> None:
+        if not ok:
+            raise ConfigError("X104", name=name, value=value, detail=detail)
+
+    def as_dict(self) -> dict:
+        """JSON-friendly view (recorded in results.json for reproducibility)."""
+        out = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.name == "models_dir":
+                continue
+            out[f.name] = str(v) if isinstance(v, Path) else v
+        return out
+
+
+def model_path(settings: Settings, *parts: str) -> Path:
+    """Path of a data file under ``models/``."""
+    return settings.models_dir.joinpath(*parts)

@@ -1,0 +1,206 @@
+"""Compose the stages over a cohort of essays.
+
+A *stage* is an object with a ``name`` and either
+
+* ``scope = "essay"`` (the default): ``stage(essay) -> essay``, run on each
+  essay independently (these may run in worker processes, see ``jobs``), or
+* ``scope = "cohort"``: ``stage.process(essays, context)``, run once over all
+  essays (duplication candidates, boilerplate statistics, topics).
+
+Data flows one way: files → ingest → split → clean → segment → themes →
+duplication → topics → engagement → report. The runner never lets one essay
+stop the run: a stage raising :class:`~pipeline.errors.SkipFile` (or failing
+unexpectedly) moves that essay to ``skipped`` with the reason.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from .config import Settings, model_path
+from .errors import SkipFile, XindeError
+from .essay import Essay, Skipped
+from .ingest import discover, read_file
+from .ingest.documents import RawDocument
+from .split import Splitter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunResult:
+    """Everything a run produced; :mod:`pipeline.report` writes it out."""
+
+    essays: list[Essay]
+    skipped: list[Skipped]
+    settings: Settings
+    input_root: str = ""
+    n_files: int = 0
+    cohort: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def by_id(self) -> dict[str, Essay]:
+        return {e.id: e for e in self.essays}
+
+
+class MinLength:
+    """Stage: skip essays too short to assess after cleaning (X012)."""
+
+    name = "min_length"
+
+    def __init__(self, min_chars: int):
+        self.min_chars = min_chars
+
+    def __call__(self, essay: Essay) -> Essay:
+        n = sum(1 for c in essay.text if not c.isspace())
+        if n < self.min_chars:
+            raise SkipFile("X012", path=essay.source, n=n, min_chars=self.min_chars)
+        return essay
+
+
+def default_stages(settings: Settings) -> list:
+    """The standard pipeline for ``settings``, in order."""
+    from .clean import Cleaner
+    from .segment import Segmenter
+
+    stages: list = [
+        Cleaner(),
+        MinLength(settings.min_chars),
+        Segmenter(model_path(settings, "jieba_userdict.txt"), hmm=settings.hmm),
+    ]
+    # Analysis stages register here, in data-flow order.
+    return stages
+
+
+# -- ingest + split ------------------------------------------------------------
+def documents_to_essays(docs: Iterable[RawDocument], start: int = 1) -> list[Essay]:
+    """Split documents into essays and number them ``E0001`` … in input order."""
+    splitter = Splitter()
+    essays: list[Essay] = []
+    n = start
+    for doc in docs:
+        parts = splitter(doc.text, doc.splittable)
+        for k, part in enumerate(parts, 1):
+            source = doc.source if len(parts) == 1 else f"{doc.source}#{k}"
+            meta = dict(doc.meta)
+            if part.subtitles:
+                meta["headings"] = list(part.subtitles)
+            essays.append(Essay(id=f"E{n:04d}", source=source, raw=part.body, title=part.title,
+                                source_offset=part.start, meta=meta))
+            n += 1
+    return essays
+
+
+def load(path: Path | str, settings: Settings,
+         progress: Callable[[Iterable], Iterable] | None = None,
+         ) -> tuple[str, int, list[Essay], list[Skipped]]:
+    """Read and split every input file under ``path``.
+
+    Returns:
+        ``(root, n_files, essays, skipped)``.
+    """
+    root, files, skipped = discover(Path(path))
+    docs: list[RawDocument] = []
+    it = progress(files) if progress else files
+    for f in it:
+        try:
+            source = f.relative_to(root).as_posix()
+        except ValueError:
+            source = f.name
+        try:
+            found, parts_skipped = read_file(
+                f, source, max_mb=settings.max_mb, text_column=settings.text_column,
+                author_column=settings.author_column, unit_column=settings.unit_column)
+        except SkipFile as e:
+            skipped.append(Skipped(source, str(e), e.code))
+            continue
+        except Exception as e:  # a reader bug must not stop the run
+            log.exception("reader failed on %s", source)
+            skipped.append(Skipped(source, f"内部错误 (internal error) reading {source}: "
+                                           f"{type(e).__name__}: {e}", "X999"))
+            continue
+        docs.extend(found)
+        skipped.extend(Skipped(s, r, c) for s, r, c in parts_skipped)
+        if not found and not parts_skipped:
+            skipped.append(Skipped(source, f"[X001] 文件中没有正文 (no essay text found): {source}",
+                                   "X001"))
+    essays = documents_to_essays(docs)
+    # a file whose every part was too short to be an essay must still be reported
+    with_essays = {e.source.split("#", 1)[0] for e in essays}
+    for d in docs:
+        if d.source not in with_essays and d.source.split("#", 1)[0] not in with_essays:
+            skipped.append(Skipped(d.source, f"[X001] 文件中没有正文 (no essay text found): "
+                                             f"{d.source}", "X001"))
+    return str(root), len(files), essays, skipped
+
+
+# -- running stages ------------------------------------------------------------
+def _apply(stage, essay: Essay) -> Essay | Skipped:
+    try:
+        return stage(essay)
+    except SkipFile as e:
+        return Skipped(essay.source, str(e), e.code)
+    except XindeError as e:
+        log.error("stage %s failed on %s: %s", stage.name, essay.source, e)
+        return Skipped(essay.source, str(e), e.code)
+    except Exception as e:  # never lose the rest of the run to one essay
+        log.exception("stage %s failed on %s", getattr(stage, "name", stage), essay.source)
+        return Skipped(essay.source, f"内部错误 (internal error) in stage "
+                                     f"{getattr(stage, 'name', stage)}: {type(e).__name__}: {e}",
+                       "X999")
+
+
+def run_stages(essays: list[Essay], stages: list, context: dict | None = None,
+               timings: dict | None = None, skipped: list | None = None,
+               progress: Callable | None = None) -> list[Essay]:
+    """Apply ``stages`` in order; returns the essays that survived."""
+    context = {} if context is None else context
+    for stage in stages:
+        t0 = time.perf_counter()
+        if getattr(stage, "scope", "essay") == "cohort":
+            stage.process(essays, context)
+        else:
+            kept = []
+            for e in essays:
+                r = _apply(stage, e)
+                if isinstance(r, Skipped):
+                    if skipped is not None:
+                        skipped.append(r)
+                else:
+                    kept.append(r)
+            essays = kept
+        if timings is not None:
+            timings[stage.name] = timings.get(stage.name, 0.0) + time.perf_counter() - t0
+    return essays
+
+
+def run(path: Path | str, settings: Settings | None = None, stages: list | None = None,
+        progress: Callable | None = None) -> RunResult:
+    """Run the whole pipeline over a folder or file.
+
+    Args:
+        path: Folder (recursive) or single file of essays.
+        settings: Run settings; defaults if ``None``.
+        stages: Override the stage list (tests, benchmarks).
+        progress: Wraps an iterable to show progress (the CLI passes a bar).
+
+    Returns:
+        The :class:`RunResult`; no file is written here (see :mod:`pipeline.report`).
+    """
+    settings = settings or Settings()
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    root, n_files, essays, skipped = load(path, settings, progress)
+    timings["ingest+split"] = time.perf_counter() - t0
+    stages = default_stages(settings) if stages is None else stages
+    context: dict[str, Any] = {"settings": settings}
+    essays = run_stages(essays, stages, context, timings, skipped)
+    for e in essays:
+        e.check_offsets()
+    skipped.sort(key=lambda s: s.source)
+    cohort = {k: v for k, v in context.items() if k != "settings"}
+    return RunResult(essays, skipped, settings, root, n_files, cohort, timings)
