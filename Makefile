@@ -21,8 +21,11 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP)
 
+# Exit code 3 = outputs written, some files skipped (the sample has one broken file on purpose).
 run: install
-	$(BIN)/xinde run corpora/sample --out $(OUT) --policy models/policy/zhengji-kaohe-notice.txt --templates corpora/templates
+	$(BIN)/xinde run corpora/sample --out $(OUT) --policy models/policy/zhengji-kaohe-notice.txt \
+		--templates corpora/templates; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 3 ]
+	@echo "open $(OUT)/index.html in a browser"
 
 test: install
 	$(BIN)/python -m pytest -q
