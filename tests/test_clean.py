@@ -1,0 +1,62 @@
+"""Cleaning: PDF line breaks, noise, punctuation, T→S, with a char map back to the raw text."""
+from __future__ import annotations
+
+from pipeline.clean import clean_text
+
+RAW = ("近日,中共中央组织部印发《关于改进推动高质量发展的政绩考核的通知》,强调要把人民群众的获得感、幸福感、安全感作为评判领导\n"
+       "干部推动高质量发展政绩的重要标准。\n"
+       "一、把群众评价挺在前面\n"
+       "我们社区今年收集居民意见 326 条,办结率 97%。\n")
+
+
+def test_pdf_line_breaks_joined_headings_kept():
+    c = clean_text(RAW)
+    assert "评判领导干部推动" in c.text           # broken line joined
+    assert "\n一、把群众评价挺在前面\n" in c.text  # short heading line kept
+
+
+def test_punctuation_normalised_next_to_chinese_only():
+    c = clean_text(RAW)
+    assert "近日，中共中央" in c.text and "》，强调" in c.text
+    assert "326 条，办结率 97%" in c.text
+    assert clean_text("居民 3,500 户").text == "居民 3,500 户"  # number comma kept
+
+
+def test_char_map_points_back_to_raw():
+    c = clean_text(RAW)
+    assert len(c.char_map) == len(c.text) + 1
+    assert all(a <= b for a, b in zip(c.char_map, c.char_map[1:]))
+    i = c.text.index("干部推动")
+    assert RAW[c.char_map[i]:c.char_map[i] + 4] == "干部推动"
+    j = c.text.index("，强调")
+    assert RAW[c.char_map[j]] == ","
+
+
+def test_hidden_content_marker_and_page_noise_removed():
+    raw = ("人民群众在意的，就是各级领\n…………………………此处隐藏部分文章内容……………………………\n"
+           "“破”与“立”是对立统一的辩证关系。\n第 3 页 共 9 页\n- 4 -\n形式主义问题不除，必成祸患。")
+    c = clean_text(raw)
+    assert "隐藏" not in c.text and "第 3 页" not in c.text and "- 4 -" not in c.text
+    assert c.hidden_gaps == 1
+    assert "形式主义问题不除" in c.text
+
+
+def test_traditional_to_simplified_and_pinyin_glosses():
+    c = clean_text("樹立正確政績(jī)觀，堅持以人民為中心的發展思想。")
+    assert c.text == "树立正确政绩观，坚持以人民为中心的发展思想。"
+
+
+def test_spaces_inside_chinese_and_fullwidth_digits():
+    c = clean_text("心得 体会：全年走访１２０户，　解决问题　３５件。")
+    # spaces between Chinese characters are PDF artefacts; one before a number is kept
+    assert c.text == "心得体会：全年走访120户，解决问题 35件。"
+
+
+def test_invisible_characters_dropped():
+    c = clean_text("政\u200b绩\u200d观\ufeff要正确。")
+    assert c.text == "政绩观要正确。"
+
+
+def test_idempotent():
+    once = clean_text(RAW).text
+    assert clean_text(once).text == once

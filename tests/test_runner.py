@@ -1,0 +1,65 @@
+"""The runner: stage composition, per-essay failure isolation, ids and sources."""
+from __future__ import annotations
+
+from pipeline.config import Settings
+from pipeline.essay import Essay
+from pipeline.runner import MinLength, load, run, run_stages
+
+TEXT = ("我们局今年把“好差评”差评率纳入科室年度考核，差评超过三次的窗口负责人年底不能评优。"
+        "半年下来，差评从每月二十多条降到了六条。")
+
+
+class Boom:
+    name = "boom"
+
+    def __call__(self, essay):
+        if "炸" in essay.raw:
+            raise RuntimeError("stage bug")
+        essay.extra["seen"] = True
+        return essay
+
+
+class CountCohort:
+    name = "count"
+    scope = "cohort"
+
+    def process(self, essays, context):
+        context["count"] = len(essays)
+
+
+def test_one_failing_essay_does_not_stop_the_run():
+    essays = [Essay("E0001", "a.txt", TEXT), Essay("E0002", "b.txt", "炸" + TEXT),
+              Essay("E0003", "c.txt", TEXT)]
+    skipped, ctx = [], {}
+    kept = run_stages(essays, [Boom(), CountCohort()], ctx, skipped=skipped)
+    assert [e.id for e in kept] == ["E0001", "E0003"]
+    assert skipped[0].source == "b.txt" and skipped[0].code == "X999"
+    assert "stage bug" in skipped[0].reason
+    assert ctx["count"] == 2
+
+
+def test_min_length_skips_tiny_essays():
+    e = Essay("E0001", "tiny.txt", "好", text="好")
+    skipped = []
+    assert run_stages([e], [MinLength(50)], skipped=skipped) == []
+    assert skipped[0].code == "X012" and "tiny.txt" in skipped[0].reason
+
+
+def test_compiled_file_sources_are_numbered(tmp_path):
+    (tmp_path / "合集.txt").write_text("【篇一】\n" + TEXT + "\n【篇二】\n" + TEXT.replace("局", "所"),
+                                     encoding="utf-8")
+    (tmp_path / "单篇.txt").write_text(TEXT, encoding="utf-8")
+    root, n_files, essays, skipped = load(tmp_path, Settings())
+    assert n_files == 2 and not skipped
+    assert [(e.id, e.source) for e in essays] == [
+        ("E0001", "单篇.txt"), ("E0002", "合集.txt#1"), ("E0003", "合集.txt#2")]
+    assert essays[1].source_offset == len("【篇一】\n")
+
+
+def test_run_end_to_end_offsets_valid(tmp_path):
+    (tmp_path / "a.txt").write_text("标题\n" + TEXT * 2, encoding="utf-8")
+    res = run(tmp_path, Settings())
+    e = res.essays[0]
+    e.check_offsets()
+    assert e.title == "标题" and len(e.sentences) == 4
+    assert e.raw[e.raw_offset(e.sentences[1].start)] == "半"
