@@ -97,8 +97,12 @@ def run(path, out, lang, jobs, quiet, **kw):
     def progress(files):
         if quiet or len(files) < 2:
             return files
-        return click.progressbar(files, label="读取文件", file=sys.stderr,
-                                 show_pos=True)
+
+        def bar_iter():  # a click progress bar must be used in a with block
+            with click.progressbar(files, label="读取文件", file=sys.stderr,
+                                   show_pos=True) as bar:
+                yield from bar
+        return bar_iter()
 
     try:
         result = run_pipeline(path, settings, progress=progress)

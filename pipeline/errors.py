@@ -39,6 +39,8 @@ class Errors:
             "Open it in Word/WPS and save it again.")
     X015 = ("表格文件已损坏 (broken spreadsheet): {path}: {detail}. Save it again as .xlsx "
             "or UTF-8 .csv.")
+    X016 = ("不是普通文件 (not a regular file: a pipe, socket or device): {path}. "
+            "Copy the essay into an ordinary file.")
 
     # configuration and usage (X1xx): raised, mapped to click errors by the CLI
     X101 = "输入路径不存在 (input not found): {path}. Give a folder or a file of essays."

@@ -24,6 +24,7 @@ from .config import Settings, model_path
 from .errors import SkipFile, XindeError
 from .essay import Essay, Skipped
 from .ingest import discover, read_file
+from .ingest.discover import source_name
 from .ingest.documents import RawDocument
 from .split import Splitter
 
@@ -107,10 +108,7 @@ def load(path: Path | str, settings: Settings,
     docs: list[RawDocument] = []
     it = progress(files) if progress else files
     for f in it:
-        try:
-            source = f.relative_to(root).as_posix()
-        except ValueError:
-            source = f.name
+        source = source_name(f, root)
         try:
             found, parts_skipped = read_file(
                 f, source, max_mb=settings.max_mb, text_column=settings.text_column,
@@ -128,11 +126,10 @@ def load(path: Path | str, settings: Settings,
         if not found and not parts_skipped:
             skipped.append(Skipped(source, f"[X001] 文件中没有正文 (no essay text found): {source}",
                                    "X001"))
-    essays = documents_to_essays(docs)
-    # a file whose every part was too short to be an essay must still be reported
-    with_essays = {e.source.split("#", 1)[0] for e in essays}
-    for d in docs:
-        if d.source not in with_essays and d.source.split("#", 1)[0] not in with_essays:
+    essays: list[Essay] = []
+    for d in docs:  # per document: names may contain '#', so never match sources by prefix
+        found_essays = documents_to_essays([d], start=len(essays) + 1)
+        if not found_essays:  # every part too short to be an essay: still report the file
             skipped.append(Skipped(d.source, f"[X001] 文件中没有正文 (no essay text found): "
                                              f"{d.source}", "X001"))
     return str(root), len(files), essays, skipped
@@ -152,6 +149,7 @@ def _apply(stage, essay: Essay) -> Essay | Skipped:
         return Skipped(essay.source, f"内部错误 (internal error) in stage "
                                      f"{getattr(stage, 'name', stage)}: {type(e).__name__}: {e}",
                        "X999")
+        essays.extend(found_essays)
 
 
 def run_stages(essays: list[Essay], stages: list, context: dict | None = None,
@@ -199,8 +197,16 @@ def run(path: Path | str, settings: Settings | None = None, stages: list | None 
     stages = default_stages(settings) if stages is None else stages
     context: dict[str, Any] = {"settings": settings}
     essays = run_stages(essays, stages, context, timings, skipped)
-    for e in essays:
-        e.check_offsets()
+    aligned = []
+    for e in essays:  # a stage bug on one essay must not discard the whole run
+        try:
+            e.check_offsets()
+        except XindeError as err:
+            log.error("offsets of %s are inconsistent: %s", e.source, err)
+            skipped.append(Skipped(e.source, str(err), err.code))
+            continue
+        aligned.append(e)
+    essays = aligned
     skipped.sort(key=lambda s: s.source)
     cohort = {k: v for k, v in context.items() if k != "settings"}
     return RunResult(essays, skipped, settings, root, n_files, cohort, timings)

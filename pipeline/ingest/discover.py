@@ -12,11 +12,31 @@ SUPPORTED_SUFFIXES = (".txt", ".md", ".docx", ".pdf", ".csv", ".xlsx")
 IGNORED_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini", "README.md", "LABELS.md"}
 
 
+def safe_name(name: str) -> str:
+    """``name`` as printable Unicode.
+
+    File names that are not valid UTF-8 (e.g. GBK names from a Windows zip) come
+    from the OS with lone surrogates, which cannot be written to UTF-8 output:
+    decode their bytes as GB18030, showing undecodable bytes as ``\\xNN``.
+    """
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        raw = os.fsencode(name)
+    return raw.decode("gb18030", "backslashreplace")
+
+
 def _relative(path: Path, root: Path) -> str:
     try:
-        return path.relative_to(root).as_posix()
+        return safe_name(path.relative_to(root).as_posix())
     except ValueError:
-        return path.name
+        return safe_name(path.name)
+
+
+def source_name(path: Path, root: Path) -> str:
+    """The ``source`` of an input file: its path relative to ``root``, printable."""
+    return _relative(path, root)
 
 
 def discover(path: Path) -> tuple[Path, list[Path], list[Skipped]]:
@@ -36,6 +56,13 @@ def discover(path: Path) -> tuple[Path, list[Path], list[Skipped]]:
     path = Path(path)
     if not path.exists() and not path.is_symlink():
         raise InputError("X101", path=path)
+    if path.is_symlink() and not path.is_dir():
+        try:
+            path.resolve(strict=True)
+        except (OSError, RuntimeError):  # a looping or dangling link given as the input
+            name = safe_name(path.name)
+            return path.parent, [], [Skipped(name, "[X013] " + Errors.X013.format(path=name),
+                                             "X013")]
     if path.is_file():
         return path.parent, [path], []
     root = path.resolve()
@@ -51,7 +78,7 @@ def discover(path: Path) -> tuple[Path, list[Path], list[Skipped]]:
             sub = d / name
             real = sub.resolve()
             if real in seen_dirs or (root not in real.parents and real != root):
-                skipped.append(Skipped(_relative(sub, root), Errors.X013.format(
+                skipped.append(Skipped(_relative(sub, root), "[X013] " + Errors.X013.format(
                     path=_relative(sub, root)), "X013"))
                 continue
             seen_dirs.add(real)
@@ -65,11 +92,11 @@ def discover(path: Path) -> tuple[Path, list[Path], list[Skipped]]:
                 try:
                     real = f.resolve(strict=True)
                 except (OSError, RuntimeError):
-                    skipped.append(Skipped(_relative(f, root), Errors.X013.format(
+                    skipped.append(Skipped(_relative(f, root), "[X013] " + Errors.X013.format(
                         path=_relative(f, root)), "X013"))
                     continue
                 if root not in real.parents:
-                    skipped.append(Skipped(_relative(f, root), Errors.X013.format(
+                    skipped.append(Skipped(_relative(f, root), "[X013] " + Errors.X013.format(
                         path=_relative(f, root)), "X013"))
                     continue
             files.append(f)

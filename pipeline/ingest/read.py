@@ -1,6 +1,7 @@
 """Dispatch one file to its reader, turning OS errors into :class:`SkipFile`."""
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 from ..errors import SkipFile
@@ -32,7 +33,10 @@ def read_file(path: Path, source: str, *, max_mb: float = 20.0, text_column: str
         raise SkipFile("X009", path=source, suffix=path.suffix or "(none)",
                        supported=" ".join(SUPPORTED_SUFFIXES))
     try:
-        size = path.stat().st_size
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):  # a FIFO/device named .txt would block read_bytes()
+            raise SkipFile("X016", path=source)
+        size = st.st_size
         if size > max_mb * 2**20:
             raise SkipFile("X004", path=source, size_mb=size / 2**20, limit_mb=max_mb)
         data = path.read_bytes()

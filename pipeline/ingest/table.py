@@ -88,7 +88,7 @@ def read_table(data: bytes, path: str, suffix: str, text_column: str | None = No
         text = row[ti] if ti < len(row) else ""
         if not text.strip():
             from ..errors import Errors
-            skipped.append((source, Errors.X011.format(path=path, row=n), "X011"))
+            skipped.append((source, "[X011] " + Errors.X011.format(path=path, row=n), "X011"))
             continue
         meta = {"row": n}
         if ai is not None and ai < len(row) and row[ai].strip():

@@ -22,6 +22,7 @@ _BOMS = (
 _ACCEPTED = {"gb18030", "gbk", "gb2312", "big5", "big5hkscs", "utf_8", "utf_16", "utf_16_le",
              "utf_16_be", "hz", "cp950", "cp936", "ascii", "utf_32"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f]")
 
 
 def _looks_utf16(data: bytes) -> str | None:
@@ -81,8 +82,8 @@ def decode_bytes(data: bytes, path: str) -> tuple[str, str]:
             return _checked(data.decode(enc16), enc16, path)
         except UnicodeDecodeError:
             pass
-    if b"\x00" in data:
-        raise SkipFile("X003", path=path)
+    if b"\x00" in data or len(_CONTROL_BYTES.findall(data)) > 0.01 * len(data):
+        raise SkipFile("X003", path=path)  # no text encoding uses C0 controls this often
     from charset_normalizer import from_bytes
 
     best = from_bytes(data, cp_isolation=["gb18030", "big5", "utf_16"]).best() \
