@@ -9,7 +9,8 @@ from ..essay import Skipped
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".docx", ".pdf", ".csv", ".xlsx")
 #: Files that are never essays: ignored silently rather than reported as skipped.
-IGNORED_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini", "README.md", "LABELS.md"}
+IGNORED_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini", "README.md", "LABELS.md",
+                 "truth.json"}
 
 
 def safe_name(name: str) -> str:
