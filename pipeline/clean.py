@@ -6,7 +6,8 @@ char knows the raw char it came from):
 1. drop invisible characters (zero-width, soft hyphen, BOM, control chars);
 2. drop template-site markers and page noise (``此处隐藏部分文章内容`` gaps,
    ``第 3 页 共 9 页``, page numbers, site URLs, "下载/打印" chrome);
-3. Traditional → Simplified (OpenCC ``t2s``, char by char so offsets stay 1:1);
+3. Traditional → Simplified (OpenCC ``t2s``, char by char so offsets stay 1:1),
+   corner quotes 「」『』 → “”‘’;
 4. strip pinyin glosses injected by template mirrors (``政績(jī)觀``);
 5. full-width ASCII letters/digits → half-width; ASCII punctuation next to
    Chinese → full-width (``,`` → ``，``);
@@ -80,7 +81,7 @@ _CRLF = re.compile(r"\r\n?")
 _NBSP = re.compile("[\u00a0\u3000\u2002-\u200a\t\r\f\v]")
 # Template sites hide the middle of an essay behind a line of dots and a marker.
 HIDDEN_MARKER = re.compile(
-    r"[.。…·\-—_=*＊\s]*(?:此处)?隐藏(?:了)?部分(?:文章)?内容[.。…·\-—_=*＊]*[ \t]*\n?"
+    r"[.…·\-—_=*＊ \t]*(?:此处)?隐藏(?:了)?部分(?:文章)?内容[.。…·\-—_=*＊]*[ \t]*\n?"
     r"|[.…·\-—_]*(?:完整版|全文)?(?:请|需)?(?:下载|登录|付费|开通会员)(?:后)?(?:查看|阅读)"
     r"(?:完整|全部|全文)?(?:内容)?[.…·\-—_]*\n?")
 _PAGE_NOISE = re.compile(
@@ -88,6 +89,9 @@ _PAGE_NOISE = re.compile(
     r"|Page\s+\d+(?:\s+of\s+\d+)?|(?:https?://|www\.)\S+|(?:下载|打印|字号|关闭窗口|收藏本文"
     r"|分享到|扫一扫|返回顶部)(?:[\s|：:\[\]【】大中小]*(?:下载|打印|字号|关闭|大|中|小))*)[ \t]*$\n?")
 _PINYIN = re.compile(rf"(?<=[{CJK}])[(（]\s*[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{{1,6}}\s*[)）]")
+# Taiwan/HK-style corner quotes → mainland quotes (mirrors convert them to defeat matching).
+_QUOTE_MAP = {"「": "“", "」": "”", "『": "‘", "』": "’"}
+_CORNER_QUOTES = re.compile("[「」『』]")
 _FW_ALNUM = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
 _ASCII_PUNCT = {",": "，", ":": "：", ";": "；", "?": "？", "!": "！", "(": "（", ")": "）"}
 _PUNCT_NEAR_CJK = re.compile(
@@ -173,6 +177,7 @@ def clean_text(raw: str) -> Cleaned:
     t = t.sub(_PAGE_NOISE, "")
     t = _to_simplified(t)
     t = t.sub(_PINYIN, "")
+    t = t.sub(_CORNER_QUOTES, lambda m: _QUOTE_MAP[m.group()])
     t = t.sub(_FW_ALNUM, lambda m: chr(ord(m.group()) - 0xFEE0))
     t = t.sub(_PUNCT_NEAR_CJK, lambda m: _ASCII_PUNCT[m.group()])
     t = t.sub(_CJK_SPACE, "")

@@ -33,6 +33,9 @@ _TERMINAL = re.compile(r"[。！？!?]")
 _CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff》《\d])[ \t]+(?=[\u4e00-\u9fff《》\d])")
 #: Body lines are at least this long or carry sentence punctuation.
 SUBTITLE_MAX = 60
+#: A subtitle without title words (心得, 体会, 《…》 …) is at most this long.
+SUBTITLE_PLAIN_MAX = 30
+_TITLE_WORDS = re.compile(r"心得|体会|感悟|《|》|篇|学习|发言|研讨|有感")
 #: A segment with fewer body characters than this is a container heading.
 MIN_BODY = 40
 
@@ -86,8 +89,13 @@ def find_headings(text: str) -> list[_Heading]:
     return out
 
 
-def _peel_subtitles(body: str) -> tuple[list[str], int]:
-    """Leading title-like lines of ``body`` and the offset where the text starts."""
+def _peel_subtitles(body: str, strict: bool = False) -> tuple[list[str], int]:
+    """Leading title-like lines of ``body`` and the offset where the text starts.
+
+    ``strict`` (after a heading): long lines must read like a title, since a
+    hard-wrapped PDF body line is also long and unpunctuated. At the top of a
+    file any short unpunctuated first line is its title.
+    """
     subs, pos = [], 0
     while pos < len(body):
         nl = body.find("\n", pos)
@@ -97,6 +105,12 @@ def _peel_subtitles(body: str) -> tuple[list[str], int]:
             pos = line_end + 1
             continue
         if len(line.strip()) > SUBTITLE_MAX or _TERMINAL.search(line) or nl == -1:
+            break
+        # A hard-wrapped PDF body line is long and unpunctuated too: only a short line,
+        # or one that reads like a title (心得/体会/《…》/篇), is a subtitle.
+        if strict and len(line.strip()) > SUBTITLE_PLAIN_MAX and not _TITLE_WORDS.search(line):
+            break
+        if line.rstrip()[-1:] in "，、；：,;:":  # a clause runs on into the next line
             break
         subs.append(_tidy_title(line))
         pos = line_end + 1
@@ -132,7 +146,7 @@ def split_text(text: str) -> list[Part]:
     for i, (s, e, h) in enumerate(bounds):
         nxt = bounds[i + 1][0] if i + 1 < len(bounds) else len(text)
         seg = text[e:nxt]
-        subs, off = _peel_subtitles(seg)
+        subs, off = _peel_subtitles(seg, strict=True)
         body = seg[off:].rstrip()
         if _body_chars(body) < MIN_BODY:
             # a collection heading: its titles name the essays that follow

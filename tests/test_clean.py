@@ -38,12 +38,13 @@ def test_hidden_content_marker_and_page_noise_removed():
     c = clean_text(raw)
     assert "隐藏" not in c.text and "第 3 页" not in c.text and "- 4 -" not in c.text
     assert c.hidden_gaps == 1
+    assert "就是各级领\n“破”" in c.text
     assert "形式主义问题不除" in c.text
 
 
 def test_traditional_to_simplified_and_pinyin_glosses():
-    c = clean_text("樹立正確政績(jī)觀，堅持以人民為中心的發展思想。")
-    assert c.text == "树立正确政绩观，坚持以人民为中心的发展思想。"
+    c = clean_text("樹立正確政績(jī)觀，堅持「以人民為中心」的發展思想。")
+    assert c.text == "树立正确政绩观，坚持“以人民为中心”的发展思想。"
 
 
 def test_spaces_inside_chinese_and_fullwidth_digits():
@@ -60,3 +61,8 @@ def test_invisible_characters_dropped():
 def test_idempotent():
     once = clean_text(RAW).text
     assert clean_text(once).text == once
+
+
+def test_hidden_marker_keeps_the_full_stop_before_it():
+    c = clean_text("第一段讲群众评价。\n……此处隐藏部分文章内容……\n第二段讲结果运用。")
+    assert c.text == "第一段讲群众评价。\n第二段讲结果运用。"

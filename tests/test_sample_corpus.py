@@ -168,8 +168,6 @@ def test_compiled_file_splits_into_three(loaded):
     assert any(line.endswith("。" + HEAD2) for line in raw.splitlines())
 
 
-@pytest.mark.xfail(strict=True, reason="splitter peels the first PDF-wrapped body line (38 chars, "
-                   "no 。) under a glued heading as a subtitle; see the sample README report")
 def test_compiled_second_essay_keeps_its_first_line(loaded):
     second = loaded[1][f"{COMPILED}#2"]
     assert second.title == HEAD2
