@@ -52,6 +52,8 @@ class Errors:
             "`xinde index DIR --out FILE`.")
     X106 = "输出目录不可写 (cannot write output) {path}: {detail}."
     X107 = "词典文件无效 (invalid dictionary file) {path} line {line}: {detail}."
+    X120 = ("投入度配置无效 (invalid engagement config) {path}: {detail}. See "
+            "models/engagement.toml for the format.")
 
     # internal consistency (X2xx): bugs, never the user's fault
     X201 = ("分词结果与原文不对齐 (segmenter output does not align with the text) at char "

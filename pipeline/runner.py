@@ -74,6 +74,9 @@ def default_stages(settings: Settings) -> list:
         Segmenter(model_path(settings, "jieba_userdict.txt"), hmm=settings.hmm),
     ]
     # Analysis stages register here, in data-flow order.
+    from .engagement import EngagementScorer  # keep LAST: reads matches, copied_ratio, themes
+
+    stages.append(EngagementScorer.from_settings(settings))
     return stages
 
 
