@@ -1,15 +1,110 @@
-"""HTML report: a self-contained cohort overview (``index.html``).
+"""HTML report: the cohort overview ``index.html`` and one page per essay.
 
-Rendered with Jinja2 with autoescaping on: essay text is untrusted and is
-always escaped. No external resources (CSS inline, no fonts, no scripts from
-the network), so the page works from ``file://`` on an offline machine.
+``OUT/index.html`` — counts, a sortable/filterable table of essays, a theme ×
+essay heatmap, the score histogram, discovered topics with example sentences,
+clusters of near-identical essays and the skipped files.
+``OUT/essays/<id>.html`` — the essay with highlights by class (copied from a
+submission, template, boilerplate, quote, theme evidence), a side panel that
+shows each marked passage beside its source, engagement sub-scores and reasons.
+
+Security model: every piece of essay-derived text is untrusted. Templates are
+rendered with autoescaping; the only JSON embedded in a page goes through
+:func:`script_json` (``<`` → ``\\u003c``, so ``</script>`` and ``<!--`` cannot
+end the block); the panel script inserts text with ``textContent`` only; a
+Content-Security-Policy allows no network at all and only the page's own
+scripts (by hash). Output file names are built from sanitised essay ids
+(:func:`page_name`), never from input file names, so nothing is written
+outside the output folder.
+
+Every field the analysis stages fill is optional here: a run without themes,
+duplication or engagement still produces a complete report.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
+import re
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
+from markupsafe import Markup
+
+from ..essay import MATCH_KINDS
 from .atomic import atomic_write_text
-from .tables import largest_source
+from .charts import heatmap_svg, histogram_svg
+from .highlight import Annotation, render
+from .i18n import strings, subscore_label
+
+#: An essay is flagged when at least this share of it is copied …
+FLAG_COPIED = 0.30
+#: … or its engagement score is below this, or it is in a copy cluster.
+FLAG_SCORE = 40.0
+#: Longest passage (chars) shown in panels and tables.
+MAX_PASSAGE = 300
+
+_UI_KEYS = ("source", "similarity", "this_essay", "source_passage", "open_source",
+            "no_source_text")
+_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+_CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src {hashes}; "
+        "base-uri 'none'; form-action 'none'")
+
+
+# -- helpers -------------------------------------------------------------------
+def page_name(essay_id: str) -> str:
+    """File name of an essay's page: the id itself when it is a plain token
+    (``E0001``), else a hash of it — never anything that could leave ``essays/``."""
+    if _SAFE_ID.fullmatch(essay_id):
+        return f"{essay_id}.html"
+    return "x" + hashlib.sha1(essay_id.encode("utf-8")).hexdigest()[:16] + ".html"
+
+
+def script_json(data: Any) -> Markup:
+    """JSON safe to place inside ``<script type="application/json">``.
+
+    ``<``, ``>`` and ``&`` become ``\\u003c``/``\\u003e``/``\\u0026`` (so neither
+    ``</script>`` nor ``<!--`` can appear) and U+2028/2029 are escaped too.
+    """
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    for ch, rep in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                    ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(ch, rep)
+    return Markup(text)
+
+
+def _clip(text: str, n: int = MAX_PASSAGE) -> str:
+    text = text or ""
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _num(v) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if f == f else None  # NaN → None
+
+
+def _span(v) -> tuple[int, int] | None:
+    """``(start, end)`` of a Span, a ``{"start", "end"}`` dict or a pair."""
+    if hasattr(v, "start") and hasattr(v, "end"):
+        return int(v.start), int(v.end)
+    if isinstance(v, dict) and "start" in v and "end" in v:
+        return int(v["start"]), int(v["end"])
+    if isinstance(v, (list, tuple)) and len(v) == 2:
+        return int(v[0]), int(v[1])
+    return None
+
+
+def _static(name: str) -> str:
+    return resources.files("pipeline.report").joinpath("templates", name).read_text("utf-8")
+
+
+def _csp(*scripts: str) -> str:
+    hashes = " ".join("'sha256-" + base64.b64encode(hashlib.sha256(s.encode("utf-8")).digest())
+                      .decode("ascii") + "'" for s in scripts)
+    return _CSP.format(hashes=hashes or "'none'")
 
 
 def _env():
@@ -21,15 +116,324 @@ def _env():
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
-def write_html(result, out_dir: Path) -> list[Path]:
-    env = _env()
+# -- cohort-level lookups --------------------------------------------------------
+class _Cohort:
+    """Lookups over a RunResult shared by the index and the essay pages."""
+
+    def __init__(self, result, lang: str):
+        self.result = result
+        self.lang = lang
+        self.t = strings(lang)
+        self.cohort = result.cohort or {}
+        self.by_id = {e.id: e for e in result.essays}
+        prof = self.cohort.get("profile") or {}
+        self.theme_labels: dict[str, str] = {}
+        self.theme_desc: dict[str, str] = {}
+        for th in prof.get("themes") or []:
+            if isinstance(th, dict) and th.get("id"):
+                self.theme_labels[th["id"]] = th.get("label") or th["id"]
+                self.theme_desc[th["id"]] = th.get("description") or ""
+        extra_ids = sorted({t for e in result.essays for t in e.themes} - set(self.theme_labels))
+        for tid in extra_ids:
+            label = next((e.themes[tid].extra.get("label") for e in result.essays
+                          if tid in e.themes and e.themes[tid].extra.get("label")), None)
+            self.theme_labels[tid] = label or tid
+        self.theme_ids = list(self.theme_labels)
+        self.templates = {t["id"]: t for t in self.cohort.get("templates") or []
+                          if isinstance(t, dict) and "id" in t}
+        self.boilerplate = {b["id"]: b for b in self.cohort.get("boilerplate") or []
+                            if isinstance(b, dict) and "id" in b}
+        self.cluster_of: dict[str, str] = {}
+        for c in self.cohort.get("clusters") or []:
+            for eid in c.get("essays") or []:
+                self.cluster_of.setdefault(eid, str(c.get("id", "")))
+
+    # themes
+    def covered(self, e) -> list[str]:
+        out = []
+        for tid in self.theme_ids:
+            r = e.themes.get(tid)
+            if r is None:
+                continue
+            cov = r.extra.get("covered")
+            if cov if cov is not None else bool(r.evidence):
+                out.append(tid)
+        return out
+
+    # sources
+    def source_title(self, m) -> str:
+        if m.extra.get("source_title"):
+            return str(m.extra["source_title"])
+        if m.kind == "submission" and m.source_id in self.by_id:
+            src = self.by_id[m.source_id]
+            return src.title or src.source
+        if m.kind == "template" and m.source_id in self.templates:
+            t = self.templates[m.source_id]
+            return t.get("title") or t.get("source") or m.source_id
+        if m.kind == "boilerplate" and m.source_id in self.boilerplate:
+            df = self.boilerplate[m.source_id].get("df")
+            return f"{self.t['kind_boilerplate']} (df={df})" if df is not None else \
+                self.t["kind_boilerplate"]
+        return ""
+
+    def source_text(self, m) -> str:
+        if m.extra.get("source_text"):
+            return str(m.extra["source_text"])
+        if (m.kind == "submission" and m.source_id in self.by_id
+                and m.source_start is not None and m.source_end is not None):
+            return self.by_id[m.source_id].text[m.source_start:m.source_end]
+        if m.kind == "boilerplate" and m.source_id in self.boilerplate:
+            return str(self.boilerplate[m.source_id].get("text") or "")
+        return ""
+
+    def essay_href(self, essay_id: str, pos: int | None = None, prefix: str = "") -> str:
+        if essay_id not in self.by_id:
+            return ""
+        return prefix + page_name(essay_id) + (f"#c{int(pos)}" if pos is not None else "")
+
+    def largest(self, e, prefix: str = "") -> dict:
+        """``{"id", "title", "href", "share"}`` of the essay's largest source ('' id if none)."""
+        ls = e.extra.get("largest_source")
+        sid, share, kind = "", None, ""
+        if isinstance(ls, dict):
+            sid = str(ls.get("source_id") or ls.get("id") or "")
+            share = _num(ls.get("ratio", ls.get("share")))
+            kind = str(ls.get("kind") or "")
+        elif ls:
+            sid = str(ls)
+        else:
+            chars: dict[str, int] = {}
+            for m in e.matches:
+                if m.kind in ("submission", "template"):
+                    chars[m.source_id] = chars.get(m.source_id, 0) + (m.end - m.start)
+            if chars:
+                sid = max(sorted(chars), key=lambda k: chars[k])
+                share = chars[sid] / max(len(e.text), 1)
+        if not sid:
+            return {"id": "", "title": "", "href": "", "share": None}
+        title = ""
+        if sid in self.by_id and kind in ("", "submission"):
+            title = self.by_id[sid].title or self.by_id[sid].source
+        elif sid in self.templates:
+            title = self.templates[sid].get("title") or ""
+        return {"id": sid, "title": title, "href": self.essay_href(sid, prefix=prefix) if sid in self.by_id else "",
+                "share": share}
+
+    def flags(self, e) -> list[str]:
+        out = []
+        if e.copied_ratio >= FLAG_COPIED:
+            out.append(self.t["flag_copied"])
+        if e.engagement is not None and e.engagement.score < FLAG_SCORE:
+            out.append(self.t["flag_score"])
+        if e.id in self.cluster_of:
+            out.append(self.t["flag_cluster"].format(id=self.cluster_of[e.id]))
+        return out
+
+
+# -- index -------------------------------------------------------------------------
+def _index_context(c: _Cohort) -> dict:
+    t, result = c.t, c.result
     rows = []
     for e in result.essays:
-        rows.append({"id": e.id, "source": e.source, "title": e.title, "n_chars": len(e.text),
-                     "score": e.engagement.score if e.engagement else None,
-                     "copied": e.copied_ratio, "largest": largest_source(e),
-                     "themes": [t for t, r in sorted(e.themes.items()) if r.evidence],
-                     "warnings": e.warnings})
+        cov = c.covered(e)
+        rows.append({
+            "id": e.id, "href": "essays/" + page_name(e.id), "title": e.title,
+            "source": e.source, "author": str(e.meta.get("author") or ""),
+            "unit": str(e.meta.get("unit") or ""), "n_chars": len(e.text),
+            "score": e.engagement.score if e.engagement else None,
+            "copied": float(e.copied_ratio), "largest": c.largest(e, prefix="essays/"),
+            "themes": [c.theme_labels[x] for x in cov], "n_themes": len(cov),
+            "flags": c.flags(e), "warnings": list(e.warnings)})
+    scores = [r["score"] for r in rows if r["score"] is not None]
+    heat = None
+    if c.theme_ids and result.essays:
+        values = [[(float(e.themes[tid].score) if tid in e.themes else None) for tid in c.theme_ids]
+                  for e in result.essays]
+        heat = heatmap_svg([e.id for e in result.essays],
+                           [e.title or e.source for e in result.essays],
+                           ["essays/" + page_name(e.id) for e in result.essays],
+                           [c.theme_labels[x] for x in c.theme_ids], values)
+    hist = histogram_svg(scores, x_label=t["hist_x"], y_label=t["hist_y"]) if scores else None
+    topics = _topics(c)
+    clusters = []
+    for cl in c.cohort.get("clusters") or []:
+        members = [{"id": i, "href": c.essay_href(i, prefix="essays/"),
+                    "title": (c.by_id[i].title or c.by_id[i].source) if i in c.by_id else ""}
+                   for i in cl.get("essays") or []]
+        pairs = [{"a": p.get("a"), "b": p.get("b"), "sim": _num(p.get("similarity"))}
+                 for p in cl.get("pairs") or [] if isinstance(p, dict)]
+        clusters.append({"id": str(cl.get("id", "")), "members": members, "pairs": pairs})
+    return {
+        "t": t, "rows": rows, "skipped": result.skipped, "n_files": result.n_files,
+        "n_flagged": sum(1 for r in rows if r["flags"]), "n_clusters": len(clusters),
+        "mean_score": (sum(scores) / len(scores)) if scores else None,
+        "has_scores": bool(scores), "has_themes": bool(c.theme_ids),
+        "has_author": any(r["author"] or r["unit"] for r in rows),
+        "heatmap": heat, "histogram": hist, "topics": topics, "clusters": clusters,
+        "flag_rule": t["flag_rule"].format(copied=round(FLAG_COPIED * 100), score=round(FLAG_SCORE)),
+    }
+
+
+def _topics(c: _Cohort) -> dict | None:
+    tp = c.cohort.get("topics")
+    if not isinstance(tp, dict) or not tp.get("topics"):
+        return None
+    out = []
+    for top in tp["topics"]:
+        examples = []
+        for ex in top.get("examples") or []:
+            eid = ex.get("essay_id")
+            sp = _span(ex)
+            if eid in c.by_id and sp:
+                examples.append({"id": eid, "href": c.essay_href(eid, sp[0], prefix="essays/"),
+                                 "text": _clip(c.by_id[eid].text[sp[0]:sp[1]], 160)})
+            elif ex.get("text"):
+                examples.append({"id": eid or "", "href": "", "text": _clip(str(ex["text"]), 160)})
+        out.append({"id": top.get("id"), "label": str(top.get("label") or ""),
+                    "words": [str(w) for w in (top.get("top_words") or [])][:12],
+                    "examples": examples[:3]})
+    return {"method": str(tp.get("method") or ""), "n": tp.get("n_topics") or len(out),
+            "topics": out}
+
+
+# -- essay page ----------------------------------------------------------------------
+def _diff(a: str, b: str) -> list[list[int]]:
+    """Char ranges that differ between a passage and its source, for the side panel.
+
+    Returns ``[[a0, a1, b0, b1], ...]`` (code-point offsets) of the non-equal
+    opcodes; empty when either side is missing or they are identical.
+    """
+    if not a or not b or a == b:
+        return []
+    import difflib
+
+    sm = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    return [[i1, i2, j1, j2] for tag, i1, i2, j1, j2 in sm.get_opcodes() if tag != "equal"]
+
+
+def _subscores(eng, lang: str, text: str) -> tuple[list[dict], float]:
+    rows, total = [], 0.0
+    for key, v in (eng.subscores or {}).items():
+        label, note, mx, evidence = subscore_label(str(key), lang), "", None, []
+        if isinstance(v, dict):
+            points = next((_num(v[k]) for k in ("points", "weighted", "score", "value")
+                           if k in v and _num(v[k]) is not None), None)
+            mx = next((_num(v[k]) for k in ("max", "max_points") if k in v), None)
+            if mx is None and _num(v.get("weight")) is not None and "points" in v:
+                mx = _num(v["weight"]) * 100  # engagement stage: points = weight × score × 100
+            label = str(v.get("label") or label)
+            note = str(v.get("reason") or v.get("detail") or v.get("note") or "")
+            for s in v.get("evidence") or []:
+                sp = _span(s)
+                if sp and 0 <= sp[0] < sp[1] <= len(text):
+                    evidence.append({"start": sp[0], "end": sp[1],
+                                     "text": _clip(text[sp[0]:sp[1]], 60)})
+        else:
+            points = _num(v)
+        if points is None:
+            continue
+        total += points
+        width = None
+        if mx:
+            width = max(0.0, min(1.0, abs(points) / mx)) * 100
+        rows.append({"key": key, "label": label, "points": points, "max": mx, "note": note,
+                     "width": width, "neg": points < 0, "evidence": evidence[:3],
+                     "n_evidence": len(evidence)})
+    return rows, total
+
+
+def _essay_context(c: _Cohort, e, prev_id: str | None, next_id: str | None) -> dict:
+    t = c.t
+    anns: list[Annotation] = []
+    data: list[dict] = []
+    for m in sorted(e.matches, key=lambda m: (m.start, m.end, m.kind, m.source_id)):
+        if m.kind not in MATCH_KINDS:
+            continue
+        anns.append(Annotation(m.start, m.end, m.kind))
+        href = ""
+        if m.kind == "submission":
+            href = c.essay_href(m.source_id, m.source_start)
+        mine, theirs = _clip(e.text[m.start:m.end]), _clip(c.source_text(m))
+        data.append({"kind": m.kind, "kind_label": t["kind_" + m.kind], "start": m.start,
+                     "end": m.end, "text": mine,
+                     "source_id": m.source_id, "source_title": c.source_title(m),
+                     "source_text": theirs, "similarity": _num(m.similarity),
+                     "href": href, "diff": _diff(mine, theirs)})
+    themes = []
+    for tid in c.theme_ids:
+        r = e.themes.get(tid)
+        if r is None:
+            continue
+        spans = [sp for sp in (_span(s) for s in r.evidence) if sp]
+        for s0, s1 in spans:
+            anns.append(Annotation(s0, s1, "theme"))
+            data.append({"kind": "theme", "kind_label": t["kind_theme"], "start": s0, "end": s1,
+                         "text": _clip(e.text[s0:s1]), "theme": c.theme_labels[tid],
+                         "theme_desc": c.theme_desc.get(tid, "")})
+        themes.append({"id": tid, "label": c.theme_labels[tid], "score": float(r.score),
+                       "n": len(spans), "covered": tid in c.covered(e),
+                       "first": spans[0][0] if spans else None})
+    kinds_present = {a.kind for a in anns}
+    legend = [{"kind": k, "label": t["kind_" + k],
+               "n": sum(1 for a in anns if a.kind == k)}
+              for k in (*MATCH_KINDS, "theme")]
+    eng = None
+    if e.engagement is not None:
+        subs, total = _subscores(e.engagement, c.lang, e.text)
+        eng = {"score": float(e.engagement.score), "subs": subs, "total": total,
+               "reasons": list(e.engagement.reasons),
+               "differs": bool(subs) and abs(total - float(e.engagement.score)) >= 0.5}
+    matches = [d for d in data if d["kind"] != "theme"]
+    topic_labels = {}
+    tp = c.cohort.get("topics")
+    if isinstance(tp, dict):
+        for top in tp.get("topics") or []:
+            topic_labels[top.get("id")] = top.get("label") or ", ".join(
+                (top.get("top_words") or [])[:4])
+    topic_mix = [{"label": topic_labels.get(x.get("topic"), f"{t['topic']} {x.get('topic')}"),
+                  "weight": _num(x.get("weight")) or 0.0}
+                 for x in sorted(e.topics or [], key=lambda x: -(_num(x.get("weight")) or 0))[:5]
+                 if isinstance(x, dict)]
+    return {
+        "t": t, "e": e, "body": render(e.text, anns), "ann_json": script_json(data),
+        "ui_json": script_json({k: t[k] for k in _UI_KEYS}),
+        "legend": legend, "has_marks": bool(kinds_present), "themes": themes, "eng": eng,
+        "matches": matches, "largest": c.largest(e), "flags": c.flags(e),
+        "author": str(e.meta.get("author") or ""), "unit": str(e.meta.get("unit") or ""),
+        "prev": page_name(prev_id) if prev_id else "", "next": page_name(next_id) if next_id else "",
+        "prev_id": prev_id or "", "next_id": next_id or "", "topic_mix": topic_mix,
+        "cluster": c.cluster_of.get(e.id, ""),
+    }
+
+
+# -- entry point ------------------------------------------------------------------------
+def write_html(result, out_dir: Path, lang: str | None = None) -> list[Path]:
+    """Write ``index.html`` and ``essays/<id>.html`` for every essay.
+
+    Args:
+        result: The run's :class:`~pipeline.runner.RunResult`.
+        out_dir: The output folder (created if needed).
+        lang: UI language; defaults to ``result.settings.lang``.
+
+    Returns:
+        The paths written, index first.
+    """
+    out = Path(out_dir)
+    lang = lang or getattr(result.settings, "lang", "zh") or "zh"
+    c = _Cohort(result, lang)
+    env = _env()
+    css = _static("report.css")
+    index_js, essay_js = _static("index.js"), _static("essay.js")
+    ctx = _index_context(c)
     html = env.get_template("index.html.j2").render(
-        rows=rows, skipped=result.skipped, n_files=result.n_files, lang=result.settings.lang)
-    return [atomic_write_text(Path(out_dir) / "index.html", html)]
+        css=Markup(css), js=Markup(index_js), csp=_csp(index_js), lang=lang, **ctx)
+    paths = [atomic_write_text(out / "index.html", html)]
+    tpl = env.get_template("essay.html.j2")
+    ids = [e.id for e in result.essays]
+    for i, e in enumerate(result.essays):
+        ectx = _essay_context(c, e, ids[i - 1] if i > 0 else None,
+                              ids[i + 1] if i + 1 < len(ids) else None)
+        page = tpl.render(css=Markup(css), js=Markup(essay_js), csp=_csp(essay_js),
+                          lang=lang, **ectx)
+        paths.append(atomic_write_text(out / "essays" / page_name(e.id), page))
+    return paths
