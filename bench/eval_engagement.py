@@ -183,6 +183,23 @@ def main(argv=None) -> int:
                       "checks": {k: {"n": v["n"], "ok": v["ok"]}
                                  for k, v in property_checks(rows, alt).items()}}
     out["order_sensitivity"] = sens
+    # padding alone: re-score each padded essay with its links to the original removed (as if
+    # the original were not in the cohort), so only the padding itself can change the score
+    import copy
+
+    sc = EngagementScorer(ROOT / "models" / "engagement.toml", ROOT / "models" / "taohua.txt")
+    alone = []
+    for r in rows:
+        src = r.get("padded_from", "")
+        if src and r["file"] in by_file and src in by_file:
+            pe, oe = copy.deepcopy(by_file[r["file"]]), copy.deepcopy(by_file[src])
+            pe.matches = [m for m in pe.matches if m.source_id != oe.id]
+            oe.matches = [m for m in oe.matches if m.source_id != pe.id]
+            a = sc.score(pe, duplication_ran=True, themes_ran=True).score
+            b = sc.score(oe, duplication_ran=True, themes_ran=True).score
+            alone.append({"file": r["file"], "source": src, "score": a, "source_score": b,
+                          "ok": a <= b})
+    out["padding_alone"] = {"n": len(alone), "ok": sum(c["ok"] for c in alone), "cases": alone}
     length = {}
     for pol in ("pos", "neg"):
         fs = [r["file"] for r in rows if polarity(r) == pol and r["file"] in scores]
@@ -219,6 +236,9 @@ def main(argv=None) -> int:
         for c in v["cases"]:
             if not c["ok"]:
                 print(f"   FAIL {c['file']} {c['score']:.1f} vs {c['source']} {c['source_score']:.1f}")
+    pa = out["padding_alone"]
+    print(f"padded ≤ original with the copy link removed: {pa['ok']}/{pa['n']}  "
+          + ", ".join(f"{c['file']} {c['score']:.1f} vs {c['source_score']:.1f}" for c in pa["cases"]))
     for k, v in out["order_sensitivity"].items():
         print(f"{k}: AUC {f(v['all']['auc'])}, Spearman {f(v['all']['spearman'])}, "
               + ", ".join(f"{c} {x['ok']}/{x['n']}" for c, x in v["checks"].items()))

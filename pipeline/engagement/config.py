@@ -26,7 +26,7 @@ DEFAULTS: dict[str, dict] = {
     "personal": {"share_full": 0.20, "count_full": 3, "role_bonus": 0.2},
     "commitments": {"concrete_full": 2, "vague_credit": 0.25},
     "theme_depth": {"themes_full": 2, "several": 2, "several_credit": 0.25, "mention_credit": 0.1,
-                    "neighbourhood": 1},
+                    "mention_cap": 0.5, "neighbourhood": 1},
     "slogans": {"share_zero": 0.6, "reason_threshold": 0.3},
     "diversity": {"low": 60.0, "high": 180.0},
     "length": {"short": 100, "enough": 300},

@@ -304,4 +304,5 @@ class EngagementScorer:
                 credit += p["mention_credit"]
                 mentioned += 1
         ev = sorted(set(ev), key=lambda s: (s.start, s.end))
+        credit = strong + min(credit - strong, p["mention_cap"])  # naming themes is not depth
         return min(1.0, credit / p["themes_full"]), strong, mentioned, ev
