@@ -88,7 +88,7 @@ _PAGE_NOISE = re.compile(
     r"(?m)^[ \t]*(?:第\s*\d+\s*页(?:\s*[,，/]?\s*共\s*\d+\s*页)?|[-—–]\s*\d+\s*[-—–]|\d+\s*/\s*\d+"
     r"|Page\s+\d+(?:\s+of\s+\d+)?|(?:https?://|www\.)\S+|(?:下载|打印|字号|关闭窗口|收藏本文"
     r"|分享到|扫一扫|返回顶部)(?:[\s|：:\[\]【】大中小]*(?:下载|打印|字号|关闭|大|中|小))*)[ \t]*$\n?")
-_PINYIN = re.compile(rf"(?<=[{CJK}])[(（]\s*[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{{1,6}}\s*[)）]")
+_PINYIN = re.compile(rf"(?<=[{CJK}])(?:[ ]*[(（]\s*[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{{1,6}}\s*[)）])+")
 # Taiwan/HK-style corner quotes → mainland quotes (mirrors convert them to defeat matching).
 _QUOTE_MAP = {"「": "“", "」": "”", "『": "‘", "』": "’"}
 _CORNER_QUOTES = re.compile("[「」『』]")
@@ -168,7 +168,26 @@ class Cleaned:
 
 
 def clean_text(raw: str) -> Cleaned:
-    """Clean ``raw`` and return the text with its map back to ``raw``."""
+    """Clean ``raw`` and return the text with its map back to ``raw``.
+
+    Joining broken lines can create new context for earlier rules (a longer line
+    that is now itself "broken", ``中,a`` that now needs full-width punctuation),
+    so when lines were joined the cleaned text is cleaned again, maps composed,
+    until it is stable: cleaning is idempotent.
+    """
+    c, joined = _clean_once(raw)
+    for _ in range(4):
+        if not joined:
+            break
+        again, joined = _clean_once(c.text)
+        if again.text == c.text:
+            break
+        c = Cleaned(again.text, [c.char_map[j] for j in again.char_map],
+                    c.hidden_gaps + again.hidden_gaps)
+    return c
+
+
+def _clean_once(raw: str) -> tuple[Cleaned, bool]:
     t = MappedText.of(raw).sub(_CRLF, "\n")
     t = t.sub(_INVISIBLE, "")
     t = t.sub(_NBSP, " ")
@@ -179,18 +198,23 @@ def clean_text(raw: str) -> Cleaned:
     t = t.sub(_PINYIN, "")
     t = t.sub(_CORNER_QUOTES, lambda m: _QUOTE_MAP[m.group()])
     t = t.sub(_FW_ALNUM, lambda m: chr(ord(m.group()) - 0xFEE0))
-    t = t.sub(_PUNCT_NEAR_CJK, lambda m: _ASCII_PUNCT[m.group()])
+    for _ in range(8):  # runs like "一):" convert one char per pass
+        before, t = t, t.sub(_PUNCT_NEAR_CJK, lambda m: _ASCII_PUNCT[m.group()])
+        if t is before:
+            break
     t = t.sub(_CJK_SPACE, "")
     t = t.sub(_SPACE_RUN, " ")
     t = t.sub(_LINE_EDGE, "")
+    t = t.sub(_BLANK_LINES, "\n")  # before joining: the join must see the final lines
+    n_before_join = len(t.text)
     t = _join_broken_lines(t)
-    t = t.sub(_BLANK_LINES, "\n")
+    joined = len(t.text) != n_before_join
     # trim
     lead = len(t.text) - len(t.text.lstrip())
     trail = len(t.text.rstrip())
     text = t.text[lead:trail]
     cmap = t.map[lead:trail] + [t.map[trail] if trail < len(t.map) else t.n_orig]
-    return Cleaned(text, cmap, gaps)
+    return Cleaned(text, cmap, gaps), joined
 
 
 def cjk_count(text: str) -> int:

@@ -52,6 +52,11 @@ def settings_options(f):
                      help="Skip essays shorter than this after cleaning."),
         click.option("--seed", type=int, default=42, show_default=True,
                      help="Seed for every randomised step."),
+        click.option("--n-topics", "n_topics", type=int, default=0, show_default=True,
+                     help="Number of discovered topics (0 = choose from cohort size)."),
+        click.option("--topic-method", "topic_method", type=click.Choice(["nmf", "lda"]),
+                     default="nmf", show_default=True,
+                     help="Topic model for discovered themes (see docs/themes.md)."),
     ]
     for o in reversed(opts):
         f = o(f)
@@ -166,6 +171,53 @@ def split(file, out):
     for s in skipped:
         click.echo(f"skipped {s.source}: {s.reason}", err=True)
     sys.exit(EXIT_SKIPPED if skipped else EXIT_OK)
+
+
+@cli.group()
+def profile():
+    """主题配置 (theme profiles): draft one from the studied document."""
+
+
+@profile.command("init")
+@click.argument("policy", type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
+              help="Where to write the draft profile (.toml), e.g. models/profiles/NAME.toml.")
+@click.option("--id", "profile_id", help="Profile id (default: the --out file name).")
+@click.option("--label", help="Chinese name (default: the first 《title》 in the text).")
+@click.option("--n-themes", type=int, default=8, show_default=True,
+              help="How many themes to draft.")
+@click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+def profile_init(policy, out, profile_id, label, n_themes, force):
+    """Draft a theme profile from POLICY (the studied document: .txt/.docx/.pdf) for a
+    reviewer to edit; then use it with `xinde run ... --profile OUT`."""
+    from .ingest import read_file
+    from .report.atomic import atomic_write_text
+    from .themes.init import draft_profile
+
+    from .errors import ConfigError, InputError
+
+    if not policy.exists():
+        raise UsageError(str(InputError("X101", path=policy)))
+    if out.exists() and not force:
+        raise UsageError(str(ConfigError("X140", path=out)))
+    if out.suffix != ".toml":
+        raise UsageError(str(ConfigError("X104", name="--out", value=str(out),
+                                         detail="a profile file must end in .toml")))
+    try:
+        docs, _ = read_file(policy, policy.name)
+    except XindeError as e:
+        raise UsageError(str(e)) from None
+    text = "\n".join(d.text for d in docs)
+    try:
+        toml = draft_profile(text, profile_id=profile_id or out.stem, label=label,
+                             n_themes=n_themes, source=policy.name)
+    except ValueError as e:
+        raise UsageError(f"{policy}: {e}") from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out, toml)
+    n = toml.count("[[themes]]")
+    click.echo(f"{n} themes drafted → {out}. Edit ids, labels and cues, then run with "
+               f"--profile {out}", err=True)
 
 
 def main(argv=None):

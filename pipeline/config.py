@@ -30,6 +30,7 @@ class Settings:
         seed: Seed for every randomised step (topic models, MinHash).
         lang: Report UI language, ``zh`` or ``en``.
         n_topics: Number of discovered topics (0 = choose from cohort size).
+        topic_method: Topic model for discovered themes: ``nmf`` (default) or ``lda``.
         hmm: Let jieba guess unknown words with its HMM.
     """
 
@@ -46,6 +47,7 @@ class Settings:
     seed: int = 42
     lang: str = "zh"
     n_topics: int = 0
+    topic_method: str = "nmf"
     hmm: bool = True
     models_dir: Path = field(default=MODELS_DIR)
 
@@ -59,6 +61,8 @@ class Settings:
         self._check(self.jobs >= 1, "jobs", self.jobs, "must be ≥ 1")
         self._check(self.lang in ("zh", "en"), "lang", self.lang, "must be 'zh' or 'en'")
         self._check(self.n_topics >= 0, "n_topics", self.n_topics, "must be ≥ 0")
+        self._check(self.topic_method in ("nmf", "lda"), "topic_method", self.topic_method,
+                    "must be 'nmf' or 'lda'")
         for name in ("templates", "policy", "index"):
             p = getattr(self, name)
             self._check(p is None or p.exists(), name, str(p), "path does not exist")

@@ -52,6 +52,8 @@ class Errors:
             "`xinde index DIR --out FILE`.")
     X106 = "输出目录不可写 (cannot write output) {path}: {detail}."
     X107 = "词典文件无效 (invalid dictionary file) {path} line {line}: {detail}."
+    X140 = ("输出文件已存在 (output file exists) {path}: pass --force to overwrite it, or "
+            "choose another --out.")
     X120 = ("投入度配置无效 (invalid engagement config) {path}: {detail}. See "
             "models/engagement.toml for the format.")
 

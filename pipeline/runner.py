@@ -74,6 +74,17 @@ def default_stages(settings: Settings) -> list:
         Segmenter(model_path(settings, "jieba_userdict.txt"), hmm=settings.hmm),
     ]
     # Analysis stages register here, in data-flow order.
+    from .themes.detect import ThemeDetector
+    from .themes.topics import TopicModeler
+
+    themes = ThemeDetector(settings.profile, settings.models_dir)  # X102/X103 on a bad profile
+    stages.append(themes)
+    segmenter = next((s for s in stages if getattr(s, "name", "") == "segment"), None)
+    stages.append(TopicModeler(
+        method=getattr(settings, "topic_method", "nmf"), n_topics=settings.n_topics,
+        seed=settings.seed, stopwords=model_path(settings, "stopwords.txt"),
+        taohua=model_path(settings, "taohua.txt"), profile=themes.profile,
+        segmenter=segmenter if hasattr(segmenter, "cut") else None))
     from .engagement import EngagementScorer  # keep LAST: reads matches, copied_ratio, themes
 
     stages.append(EngagementScorer.from_settings(settings))
