@@ -1,0 +1,182 @@
+"""Profile themes per essay: per-sentence evidence and a coverage score.
+
+For each sentence of ``essay.text`` the stage decides, per theme of the
+profile, whether the sentence *substantively* discusses it:
+
+1. the inside of every 《…》 is masked first, so the notice's name
+   (《关于改进推动高质量发展的政绩考核的通知》) never counts as 高质量发展 or 政绩考核;
+2. heading lines (a whole line, short, without a sentence-final mark) are
+   never evidence — they name a point, the paragraph under them discusses it;
+3. a sentence that is mostly a list of 、-separated stock phrases (a *slogan
+   list*) is never evidence; inside a longer sentence, cue hits in such a list
+   are ignored when the list strings together cues of three or more themes;
+4. the sentence's score for a theme is the summed weight of the distinct cues
+   hit (:meth:`CueMatcher.score`); at or above the theme's threshold it is
+   evidence.
+
+The essay's coverage of a theme is ``1 - exp(-W / saturation)``, ``W`` the
+evidence weight summed over sentences (each capped at ``max_evidence_weight``):
+one clear sentence gives ≈0.4, three give ≈0.8, and repeating the same point
+ten times cannot push a theme far past a well-argued paragraph.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..essay import Essay, Span, ThemeResult
+from .cues import CueMatcher, Hit, mask_titles
+from .profile import Profile, load_profile
+
+_FINAL = set("。！？!?…；;")
+_QUOTED = "“”\"'‘’「」『』"
+# an item of a 、-list: a short run without clause punctuation
+_LIST_RUN = re.compile(r"[^，,。；;：:！？!?、\s（）()]{1,14}(?:、[^，,。；;：:！？!?、\s（）()]{1,14})+")
+_QUOTE_RUN = re.compile(r"(?:“[^“”]{1,10}”[、，,]?){3,}")
+_CONTENT = re.compile(r"[\u3400-\u9fffA-Za-z0-9□]")
+
+
+@dataclass
+class SentenceDecision:
+    """What the detector decided for one sentence (also used by the evaluation).
+
+    Attributes:
+        span: The sentence in ``essay.text``.
+        excluded: ``""`` or why it cannot be evidence (``heading``, ``slogan_list``).
+        scores: Theme id → sentence score (themes with any hit).
+        hits: Theme id → the cue hits counted (offsets relative to the sentence).
+    """
+
+    span: Span
+    excluded: str = ""
+    scores: dict[str, float] = field(default_factory=dict)
+    hits: dict[str, list[Hit]] = field(default_factory=dict)
+
+    def themes(self, profile: Profile) -> list[str]:
+        """Theme ids this sentence is evidence for."""
+        if self.excluded:
+            return []
+        return [t.id for t in profile.themes if self.scores.get(t.id, 0.0) >= t.threshold]
+
+
+class ThemeDetector:
+    """Pipeline stage (essay scope): fills ``essay.themes`` for every profile theme.
+
+    Args:
+        profile: A :class:`Profile`, a built-in profile name or a ``.toml`` path.
+        models_dir: ``models/`` folder used to resolve a profile name.
+
+    Raises:
+        ConfigError: X102/X103 from :func:`load_profile`.
+    """
+
+    name = "themes"
+    scope = "essay"
+
+    def __init__(self, profile: Profile | str | Path = "zhengji-kaohe",
+                 models_dir: Path | None = None):
+        if not isinstance(profile, Profile):
+            profile = load_profile(profile, models_dir)
+        self.profile = profile
+        self.matcher = CueMatcher(profile)
+
+    def __getstate__(self):
+        return {"profile": self.profile}
+
+    def __setstate__(self, state):
+        self.__init__(state["profile"])
+
+    # -- sentence level ---------------------------------------------------
+    def is_heading(self, text: str, span: Span) -> bool:
+        """A whole line, at most ``heading_max_chars`` long, without a final mark."""
+        s, e = span.start, span.end
+        starts_line = s == 0 or text[:s].rstrip(" \t\u3000").endswith("\n") or not text[:s].strip()
+        ends_line = e >= len(text) or text[e:].lstrip(" \t\u3000").startswith("\n")
+        if not (starts_line and ends_line):
+            return False
+        body = text[s:e].rstrip(_QUOTED + "）)》】 ")
+        return len(body) <= self.profile.heading_max_chars and (not body or body[-1] not in _FINAL)
+
+    def list_runs(self, sent: str) -> list[tuple[int, int]]:
+        """Char ranges of slogan lists in ``sent`` (≥ ``list_min_items`` items)."""
+        k = self.profile.list_min_items
+        out = []
+        for m in _LIST_RUN.finditer(sent):
+            if m.group().count("、") + 1 >= k:
+                out.append(m.span())
+        for m in _QUOTE_RUN.finditer(sent):
+            if m.group().count("“") >= k:
+                out.append(m.span())
+        return sorted(out)
+
+    def decide(self, sent: str, heading: bool = False, span: Span | None = None
+               ) -> SentenceDecision:
+        """Decide one sentence (``sent`` unmasked; titles are masked here)."""
+        d = SentenceDecision(span or Span(0, len(sent)))
+        masked = mask_titles(sent)
+        found = self.matcher.hits(masked)
+        runs = self.list_runs(masked)
+        if runs:
+            n_content = len(_CONTENT.findall(masked)) or 1
+            in_runs = sum(len(_CONTENT.findall(masked[a:b])) for a, b in runs)
+            if in_runs / n_content >= self.profile.list_share:
+                d.excluded = "slogan_list"
+            else:
+                found = self._drop_list_hits(found, runs)
+        if heading and not d.excluded:
+            d.excluded = "heading"
+        for tid, (hits, penalty) in found.items():
+            if hits:
+                d.hits[tid] = hits
+                d.scores[tid] = round(CueMatcher.score(hits, penalty), 4)
+        return d
+
+    @staticmethod
+    def _drop_list_hits(found, runs):
+        """Ignore hits inside a list that strings together cues of ≥ 3 themes."""
+        for a, b in runs:
+            inside = {tid for tid, (hs, _) in found.items()
+                      for h in hs if a <= h.start and h.end <= b}
+            if len(inside) >= 3:
+                found = {tid: ([h for h in hs if not (a <= h.start and h.end <= b)], p)
+                         for tid, (hs, p) in found.items()}
+        return found
+
+    def decisions(self, essay: Essay) -> list[SentenceDecision]:
+        """One :class:`SentenceDecision` per sentence of ``essay``."""
+        from ..segment import split_sentences
+
+        sents = essay.sentences or split_sentences(essay.text)
+        out = []
+        for sp in sents:
+            sent = essay.text[sp.start:sp.end]
+            out.append(self.decide(sent, self.is_heading(essay.text, sp), sp))
+        return out
+
+    # -- essay level ------------------------------------------------------
+    def coverage(self, weights: list[float]) -> float:
+        """``1 - exp(-W / saturation)`` over capped sentence weights."""
+        w = sum(min(x, self.profile.max_evidence_weight) for x in weights)
+        return 1.0 - math.exp(-w / self.profile.saturation)
+
+    def __call__(self, essay: Essay) -> Essay:
+        decs = self.decisions(essay)
+        for theme in self.profile.themes:
+            ev: list[Span] = []
+            weights: list[float] = []
+            cues: dict[str, None] = {}
+            for d in decs:
+                sc = d.scores.get(theme.id, 0.0)
+                if d.excluded or sc < theme.threshold:
+                    continue
+                ev.append(d.span)
+                weights.append(sc)
+                for h in d.hits[theme.id]:
+                    cues.setdefault(h.cue.text if h.cue.kind == "term"
+                                    else essay.text[d.span.start + h.start:d.span.start + h.end])
+            essay.themes[theme.id] = ThemeResult(
+                round(self.coverage(weights), 4), ev,
+                extra={"label": theme.label, "n_sentences": len(ev), "cues": list(cues)[:12]})
+        return essay

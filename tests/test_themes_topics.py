@@ -1,0 +1,138 @@
+"""Discovered topics: determinism, tiny cohorts, both models, essay mixes."""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from pipeline.themes.profile import load_profile
+from pipeline.themes.topics import TopicModeler
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "models"
+
+PARAS = {
+    "people": [
+        "社区把居民满意度调查放进干部考核，居民代表每季度给网格员打分，居民满意度低于八成的网格员年底不能评优。",
+        "老旧小区加装电梯前，我们挨家挨户征求居民意见，居民代表全程参与方案讨论，满意度调查每月公示。",
+        "居民反映菜市场排水不畅，社区当周就组织疏通，并请反映问题的居民代表到现场验收，再做满意度回访。",
+    ],
+    "result": [
+        "去年年度考核排名靠后的两名中层干部被调整岗位，考核排名靠前的三名干部获得提拔使用。",
+        "考核结果与绩效奖金直接挂钩，考核排名靠前的干部奖金高出三成，排名靠后的干部被调整岗位。",
+        "对连续两年考核排名靠后的干部，组织部门先诫勉谈话，限期整改后仍排名靠后的调整岗位。",
+    ],
+    "project": [
+        "镇里原计划修建两公里景观大道，项目预算八百万元，后来把项目资金改用于修通村里的断头路。",
+        "县里暂停了三个广场和雕塑项目，把项目资金用于农村饮水工程，景观项目一律先论证再立项。",
+        "开发区不再上马形象项目，景观绿化项目资金压缩一半，省下的资金用于修路和学校食堂改造。",
+    ],
+}
+
+
+def _essay_texts(n: int) -> list[str]:
+    keys = sorted(PARAS)
+    out = []
+    for i in range(n):
+        a, b = keys[i % 3], keys[(i + 1) % 3]
+        paras = PARAS[a][i % 3:] + PARAS[a][: i % 3] + [PARAS[b][i % 3]]
+        out.append("\n".join(paras))
+    return out
+
+
+@pytest.fixture(scope="module")
+def cohort(segmenter):
+    from tests.conftest import make_essay
+
+    return [segmenter(make_essay(t, id=f"E{i + 1:04d}")) for i, t in enumerate(_essay_texts(9))]
+
+
+def _model(segmenter, **kw):
+    kw.setdefault("profile", load_profile("zhengji-kaohe"))
+    return TopicModeler(seed=7, stopwords=MODELS / "stopwords.txt", taohua=MODELS / "taohua.txt",
+                        segmenter=segmenter, **kw)
+
+
+def test_constructor_validates():
+    with pytest.raises(ValueError, match="method"):
+        TopicModeler(method="pca")
+    with pytest.raises(ValueError, match="unit"):
+        TopicModeler(unit="page")
+    with pytest.raises(ValueError, match="n_topics"):
+        TopicModeler(n_topics=-1)
+
+
+@pytest.mark.parametrize("method", ["nmf", "lda"])
+def test_same_topics_twice(cohort, segmenter, method):
+    runs = []
+    for _ in range(2):
+        essays = copy.deepcopy(cohort)
+        ctx: dict = {}
+        _model(segmenter, method=method, n_topics=3).process(essays, ctx)
+        runs.append((ctx["topics"], [e.topics for e in essays]))
+    assert runs[0] == runs[1]
+    topics = runs[0][0]
+    assert topics["method"] == method and topics["n_topics"] == 3 and "skipped" not in topics
+    assert len(topics["topics"]) == 3
+
+
+def test_topics_contract_and_mixes(cohort, segmenter):
+    essays = copy.deepcopy(cohort)
+    ctx: dict = {}
+    _model(segmenter, n_topics=3).process(essays, ctx)
+    t = ctx["topics"]
+    assert ctx["profile"]["id"] == "zhengji-kaohe"
+    by_id = {e.id: e for e in essays}
+    all_top = set()
+    for tp in t["topics"]:
+        assert set(tp) >= {"id", "label", "top_words", "examples"}
+        assert tp["label"] and len(tp["top_words"]) >= 5
+        assert not set(tp["top_words"]) & {"我们", "进行", "工作"}  # curated stopwords
+        all_top.update(tp["top_words"][:3])
+        for ex in tp["examples"]:
+            e = by_id[ex["essay_id"]]
+            assert 0 <= ex["start"] < ex["end"] <= len(e.text)
+    # the three story lines come out as separate topics
+    assert len(all_top) >= 7
+    for e in essays:
+        assert e.topics and abs(sum(x["weight"] for x in e.topics) - 1) < 0.1
+        ws = [x["weight"] for x in e.topics]
+        assert ws == sorted(ws, reverse=True)
+
+
+def test_typical_sentences_of_a_topic_share_its_words(cohort, segmenter):
+    essays = copy.deepcopy(cohort)
+    ctx: dict = {}
+    _model(segmenter, n_topics=3).process(essays, ctx)
+    by_id = {e.id: e for e in essays}
+    for tp in ctx["topics"]["topics"]:
+        top = tp["top_words"]
+        assert tp["examples"]
+        for ex in tp["examples"][:1]:
+            s = by_id[ex["essay_id"]].text[ex["start"]:ex["end"]]
+            assert any(w in s for w in top), (tp["top_words"], s)
+
+
+def test_one_essay_skips_topic_modelling(cohort, segmenter):
+    ctx: dict = {}
+    essays = copy.deepcopy(cohort[:1])
+    _model(segmenter).process(essays, ctx)
+    assert ctx["topics"]["n_topics"] == 0 and ctx["topics"]["topics"] == []
+    assert "skipped" in ctx["topics"] and essays[0].topics == []
+
+
+def test_cohort_frequent_words_are_down_weighted(cohort, segmenter):
+    tm = _model(segmenter)
+    units = tm.units(cohort)
+    f = tm.word_factors(units, len(cohort))
+    everywhere = {w for w in f if f[w] < 1}
+    assert everywhere, "some words occur in most essays of this cohort"
+    n_ess = {w: len({u.essay for u in units if w in u.words}) for w in everywhere}
+    assert all(n / len(cohort) > 0.5 for n in n_ess.values())
+
+
+def test_auto_k_is_bounded(segmenter):
+    tm = TopicModeler()
+    assert tm.choose_k(20) == 4 and tm.choose_k(10000) == 10
+    assert 2 <= tm.choose_k(12) <= 4
