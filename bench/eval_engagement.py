@@ -121,6 +121,42 @@ def property_checks(rows: list[dict], scores: dict[str, float]) -> dict:
     return {k: {"n": len(v), "ok": sum(c["ok"] for c in v), "cases": v} for k, v in checks.items()}
 
 
+def eval_sample(folder: Path, settings, stages) -> dict:
+    """The demo cohort with its own ground truth (``truth.json``: class, copies_from,
+    expected_quality 1–5), written by another author: a check the weights never saw."""
+    from pipeline.runner import run
+
+    truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))["files"]
+    flat: dict[str, dict] = {}
+    for name, t in truth.items():
+        for sub in ("parts", "rows"):
+            if isinstance(t.get(sub), dict):
+                flat.update(t[sub])
+        if not any(isinstance(t.get(sub), dict) for sub in ("parts", "rows")):
+            flat[name] = t
+    result = run(folder, settings, stages=stages)
+    scores = {e.source: e.engagement.score for e in result.essays if e.engagement}
+    rows = [(src, t, scores[src]) for src, t in sorted(flat.items())
+            if src in scores and t.get("expected_quality") is not None]
+    gen = [s for _, t, s in rows if t.get("class") == "genuine"]
+    hol = [s for _, t, s in rows if t.get("class") == "hollow"]
+    rest = [s for _, t, s in rows if t.get("class") != "genuine"]
+    cases = []
+    for src, t, s in rows:
+        for c in t.get("copies_from") or []:
+            if c in scores:
+                cases.append({"file": src, "source": c, "score": s, "source_score": scores[c],
+                              "ok": s < scores[c]})
+    return {"n": len(rows), "auc_genuine_vs_hollow": auc(gen, hol),
+            "auc_genuine_vs_rest": auc(gen, rest),
+            "spearman": spearman([t["expected_quality"] for _, t, _ in rows],
+                                 [s for _, _, s in rows]),
+            "copies": {"n": len(cases), "ok": sum(c["ok"] for c in cases), "cases": cases},
+            "essays": [{"source": src, "class": t.get("class"),
+                        "expected_quality": t["expected_quality"], "score": s}
+                       for src, t, s in rows]}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=ROOT / "corpora" / "calibration")
@@ -219,6 +255,9 @@ def main(argv=None) -> int:
                       if r["file"] in by_file else None,
                       "reasons": by_file[r["file"]].engagement.reasons if r["file"] in by_file else []}
                      for r in sorted(rows, key=lambda r: r["file"])]
+    sample = ROOT / "corpora" / "sample"
+    if (sample / "truth.json").exists():
+        out["sample"] = eval_sample(sample, settings, stages)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, ensure_ascii=False, indent=2), encoding="utf-8")
 
@@ -247,6 +286,12 @@ def main(argv=None) -> int:
     print("subscore AUC: " + ", ".join(f"{k} {f(v)}" for k, v in sub_auc.items()))
     if missing:
         print(f"missing (skipped by the pipeline): {missing}")
+    if "sample" in out:
+        sm = out["sample"]
+        print(f"corpora/sample (truth.json, not used for tuning the weights): n={sm['n']} "
+              f"AUC genuine vs hollow {f(sm['auc_genuine_vs_hollow'])}, genuine vs all others "
+              f"{f(sm['auc_genuine_vs_rest'])}, Spearman vs expected_quality {f(sm['spearman'])}, "
+              f"copies below their source {sm['copies']['ok']}/{sm['copies']['n']}")
     print(f"wrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
     return 0
 

@@ -112,7 +112,7 @@ def make_reasons(subscores: dict, f: Figures, copy_threshold: float = 0.3,
         out.append(_copy_reason(f))
         said.add("originality")
         if f.order_sources:
-            out.append("与" + "、".join(f.order_sources[:2]) + "几乎相同，文本无法判断先后，"
+            out.append("与" + "、".join(f.order_sources[:2]) + "的雷同无法从文本判断谁先谁后，"
                        "按提交顺序推定本文在后")
         out.append("抄录文字中的事例、做法和承诺不计分")
     if not f.duplication_ran:
