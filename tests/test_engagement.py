@@ -313,3 +313,27 @@ def test_full_pipeline_copy_scores_below_original(tmp_path):
     assert by["b_copy.txt"].score < by["a_orig.txt"].score
     assert by["d_hollow.txt"].score < by["c_short.txt"].score
     assert "engagement" in r.cohort and r.cohort["engagement"]["duplication_ran"]
+
+
+# -- robustness ------------------------------------------------------------------------------
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st  # noqa: E402
+
+_ALPHABET = st.sampled_from(list("我们要在年月日村局的了是，。！？、“”《》0123456789 \n") +
+                            list("走访发现差距指挥棒风向标下一步年底前完成"))
+
+
+@hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(_ALPHABET, min_size=0, max_size=200), copied=st.floats(0, 1))
+def test_any_text_scores_in_range_and_adds_up(scorer, segmenter, text, copied):
+    from pipeline.essay import Essay
+    from pipeline.segment import split_sentences
+
+    e = Essay(id="E0001", source="x.txt", raw=text, text=text)
+    e.sentences = split_sentences(text)
+    e.tokens = segmenter.tokens(text) if text.strip() else []
+    if text:
+        e.matches.append(Match(0, int(len(text) * copied), "template", "T0001"))
+    eng = scorer.score(e, duplication_ran=True, themes_ran=False)
+    assert 0 <= eng.score <= 100
+    assert abs(sum(s["points"] for s in eng.subscores.values()) - eng.score) < 0.05
+    assert 2 <= len(eng.reasons) <= 4

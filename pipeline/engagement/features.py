@@ -80,12 +80,18 @@ PAIBI_LEADS = ("要", "必须", "坚持", "做到", "把", "以", "让", "用", 
 #: A bigram shared by this many short items of one sentence makes it 排比
 #: (目标导向、问题导向、结果导向; 思想上再重视、措施上再细化、责任上再压实).
 PAIBI_ITEMS = 3
+_LEADS_BY_FIRST: dict[str, tuple[str, ...]] = {}
+for _l in PAIBI_LEADS:
+    _LEADS_BY_FIRST[_l[0]] = _LEADS_BY_FIRST.get(_l[0], ()) + (_l,)
+_LONG_LEADS = tuple(_l for _l in PAIBI_LEADS if len(_l) >= 2)
 _BIGRAM_STOP = {"我们", "工作", "群众", "考核", "干部", "发展", "一个", "进行", "没有", "社区"}
 _BRACKETED = re.compile(r"《[^》\n]*》|“[^”\n]*”")
 _CLAUSE = re.compile(r"[，；,;：:、]")
 _CURLY_QUOTE = re.compile(r"“([^”\n]{8,})”")
 _WORD = re.compile(rf"[{CJK}A-Za-z0-9]")
 _NON_WORD = re.compile(rf"[^{CJK}A-Za-z0-9]+")
+_CJK2 = re.compile(rf"[{CJK}]{{2}}")
+_SPACE = re.compile(r"\s+")
 
 
 def load_taohua(path: Path | str) -> list[str]:
@@ -251,16 +257,24 @@ def _personal(sent: str, window: int = 24) -> tuple[bool, bool]:
 def _paibi(sent: str) -> bool:
     """Parallelism: ≥3 clauses with one lead (要…，要…，要…), or ≥3 short items sharing a bigram."""
     clauses = [c.strip() for c in _CLAUSE.split(sent) if c.strip()]
-    for lead in PAIBI_LEADS:
-        if sum(1 for c in clauses if c.startswith(lead)) >= 3:
+    if len(clauses) >= 3:
+        starts: dict[str, int] = {}
+        for c in clauses:
+            for lead in _LEADS_BY_FIRST.get(c[0], ()):
+                if c.startswith(lead):
+                    starts[lead] = starts.get(lead, 0) + 1
+        if any(v >= 3 for v in starts.values()):
             return True
-        if len(lead) >= 2 and sent.count(lead) >= 3:
+    for lead in _LONG_LEADS:
+        if sent.count(lead) >= 3:
             return True
     items = [c for c in clauses if 2 <= len(c) <= 14]
+    if len(items) < PAIBI_ITEMS:
+        return False
     seen: dict[str, int] = {}
     for c in items:
         for bg in {c[i:i + 2] for i in range(len(c) - 1)}:
-            if bg in _BIGRAM_STOP or not all("\u4e00" <= ch <= "\u9fff" for ch in bg):
+            if bg in _BIGRAM_STOP or not _CJK2.fullmatch(bg):
                 continue
             seen[bg] = seen.get(bg, 0) + 1
             if seen[bg] >= PAIBI_ITEMS:
@@ -285,7 +299,7 @@ def extract(essay: Essay, slogans: re.Pattern | None) -> EssayFeatures:
     seen: set[str] = set()
     for sp in sents:
         s = text[sp.start:sp.end]
-        n = sum(1 for c in s if not c.isspace())
+        n = len(s) - sum(len(w) for w in _SPACE.findall(s))
         if not n:
             continue
         info = SentenceInfo(sp, n)
@@ -320,4 +334,5 @@ def extract(essay: Essay, slogans: re.Pattern | None) -> EssayFeatures:
             info.paibi = True
         infos.append(info)
     words = [t.text for t in essay.tokens if _WORD.search(t.text)]
-    return EssayFeatures(sum(1 for c in text if not c.isspace()), infos, mtld(words), len(words))
+    n_chars = len(text) - sum(len(w) for w in _SPACE.findall(text))
+    return EssayFeatures(n_chars, infos, mtld(words), len(words))
