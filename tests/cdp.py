@@ -203,3 +203,31 @@ class Browser:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def readme_screenshots(report_dir: Path | str, img_dir: Path | str, essay_id: str = "E0017",
+                       kind: str = "template") -> list[Path]:
+    """Refresh docs/img/report.png and essay.png from a report folder.
+
+    Usage: ``.venv/bin/python tests/cdp.py OUT docs/img [ESSAY_ID [KIND]]`` after
+    ``make run OUT=OUT``.
+    """
+    report_dir, img_dir = Path(report_dir), Path(img_dir)
+    img_dir.mkdir(parents=True, exist_ok=True)
+    with Browser(find_chromium(), width=1366, height=900) as b:
+        b.goto((report_dir / "index.html").as_uri())
+        shots = [b.screenshot(img_dir / "report.png")]
+        b.goto((report_dir / "essays" / f"{essay_id}.html").as_uri())
+        b.click(f"#text .hl.k-{kind}")
+        b.eval("window.scrollTo(0, document.getElementById('legend').offsetTop - 12)")
+        shots.append(b.screenshot(img_dir / "essay.png"))
+        errors = b.console_errors()
+    if errors:
+        raise CDPError(f"console errors: {errors}")
+    return shots
+
+
+if __name__ == "__main__":  # pragma: no cover - maintenance helper
+    import sys
+
+    print(*readme_screenshots(*sys.argv[1:]), sep="\n")

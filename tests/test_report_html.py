@@ -194,3 +194,34 @@ def test_write_all_keeps_every_path_inside_out(tmp_path):
     assert {p.name for p in paths} >= {"results.json", "essays.csv", "matches.csv", "themes.csv",
                                       "report.xlsx", "index.html", "E0002.html"}
     assert not (tmp_path / "escape.html").exists()
+
+
+def test_large_cohort_caps_table_and_heatmap_flagged_first(tmp_path, monkeypatch):
+    import pipeline.report.html as h
+
+    monkeypatch.setattr(h, "INDEX_MAX_ROWS", 2)
+    monkeypatch.setattr(h, "HEATMAP_MAX_ROWS", 1)
+    r = sample_result()
+    r.cohort["clusters"] = []            # now only E0002 is flagged
+    paths = write_html(r, tmp_path)
+    idx = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert re.findall(r'<tr data-i="\d+" data-id="(E\d+)"', idx) == ["E0001", "E0002"]
+    assert "表中列出 2 / 3 篇" in idx and "仅显示 1 / 3 篇" in idx
+    assert idx.count('class="cell"') == 4 and "E0002 · 以人民为中心" in idx
+    assert len(paths) == 4                # every essay still gets its page
+
+
+def test_rewrite_replaces_pages_and_parallel_output_is_identical(tmp_path, monkeypatch):
+    import pipeline.report.html as h
+
+    out = tmp_path / "out"
+    write_html(sample_result(), out)
+    (out / "essays" / "E0999.html").write_text("stale", encoding="utf-8")
+    seq = {p.name: p.read_bytes() for p in (out / "essays").iterdir()}
+    monkeypatch.setattr(h, "PARALLEL_MIN", 1)
+    r = sample_result()
+    write_html(r, out, jobs=2)
+    par = {p.name: p.read_bytes() for p in (out / "essays").iterdir()}
+    assert sorted(par) == ["E0001.html", "E0002.html", "E0003.html"]     # stale page gone
+    assert all(par[k] == seq[k] for k in par)
+    assert sorted(p.name for p in out.iterdir()) == ["essays", "index.html"]  # no staging left

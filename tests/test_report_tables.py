@@ -98,3 +98,16 @@ def test_largest_source_prefers_the_duplication_stage_field():
     e1.extra["largest_source"] = {"source_id": "T9", "kind": "template", "ratio": 0.5}
     assert largest_source(e1) == "T9"
     assert largest_source(r.essays[2]) == ""
+
+
+def test_large_workbook_keeps_per_essay_sheet_and_points_to_csv(tmp_path, monkeypatch):
+    from openpyxl import load_workbook
+
+    import pipeline.report.tables as tables
+
+    monkeypatch.setattr(tables, "XLSX_MAX_CELLS", 50)
+    write_tables(sample_result(), tmp_path)
+    wb = load_workbook(tmp_path / "report.xlsx")
+    assert wb["essays"].max_row == 4
+    assert wb["matches"]["A2"].value == "too large for the workbook: see matches.csv (5 rows)"
+    assert len(read_csv(tmp_path / "matches.csv")) == 6        # the CSV keeps everything

@@ -43,6 +43,12 @@ FLAG_COPIED = 0.30
 FLAG_SCORE = 40.0
 #: Longest passage (chars) shown in panels and tables.
 MAX_PASSAGE = 300
+#: Essay pages are rendered in ``jobs`` processes from this many essays on.
+PARALLEL_MIN = 400
+#: The index table lists at most this many essays (flagged ones first) …
+INDEX_MAX_ROWS = 5000
+#: … and the heatmap at most this many; the CSV/XLSX tables always hold all.
+HEATMAP_MAX_ROWS = 300
 
 _UI_KEYS = ("source", "similarity", "this_essay", "source_passage", "open_source",
             "no_source_text")
@@ -245,13 +251,17 @@ def _index_context(c: _Cohort) -> dict:
             "themes": [c.theme_labels[x] for x in cov], "n_themes": len(cov),
             "flags": c.flags(e), "warnings": list(e.warnings)})
     scores = [r["score"] for r in rows if r["score"] is not None]
+    n_flagged = sum(1 for r in rows if r["flags"])
+    n_all = len(rows)
+    rows = _cap(rows, INDEX_MAX_ROWS)
     heat = None
-    if c.theme_ids and result.essays:
+    heat_essays = _cap(list(result.essays), HEATMAP_MAX_ROWS, key=lambda e: bool(c.flags(e)))
+    if c.theme_ids and heat_essays:
         values = [[(float(e.themes[tid].score) if tid in e.themes else None) for tid in c.theme_ids]
-                  for e in result.essays]
-        heat = heatmap_svg([e.id for e in result.essays],
-                           [e.title or e.source for e in result.essays],
-                           ["essays/" + page_name(e.id) for e in result.essays],
+                  for e in heat_essays]
+        heat = heatmap_svg([e.id for e in heat_essays],
+                           [e.title or e.source for e in heat_essays],
+                           ["essays/" + page_name(e.id) for e in heat_essays],
                            [c.theme_labels[x] for x in c.theme_ids], values)
     hist = histogram_svg(scores, x_label=t["hist_x"], y_label=t["hist_y"]) if scores else None
     topics = _topics(c)
@@ -265,13 +275,24 @@ def _index_context(c: _Cohort) -> dict:
         clusters.append({"id": str(cl.get("id", "")), "members": members, "pairs": pairs})
     return {
         "t": t, "rows": rows, "skipped": result.skipped, "n_files": result.n_files,
-        "n_flagged": sum(1 for r in rows if r["flags"]), "n_clusters": len(clusters),
+        "n_flagged": n_flagged, "n_clusters": len(clusters), "n_all": n_all,
+        "table_note": t["table_capped"].format(shown=len(rows), n=n_all) if len(rows) < n_all else "",
+        "heat_note": t["heat_capped"].format(shown=len(heat_essays), n=n_all)
+        if len(heat_essays) < n_all else "",
         "mean_score": (sum(scores) / len(scores)) if scores else None,
         "has_scores": bool(scores), "has_themes": bool(c.theme_ids),
         "has_author": any(r["author"] or r["unit"] for r in rows),
         "heatmap": heat, "histogram": hist, "topics": topics, "clusters": clusters,
         "flag_rule": t["flag_rule"].format(copied=round(FLAG_COPIED * 100), score=round(FLAG_SCORE)),
     }
+
+
+def _cap(items: list, limit: int, key=lambda r: bool(r["flags"])) -> list:
+    """At most ``limit`` items, flagged ones first, each group in input order."""
+    if len(items) <= limit:
+        return items
+    keep = sorted(range(len(items)), key=lambda i: (not key(items[i]), i))[:limit]
+    return [items[i] for i in sorted(keep)]
 
 
 def _topics(c: _Cohort) -> dict | None:
@@ -297,18 +318,27 @@ def _topics(c: _Cohort) -> dict | None:
 
 
 # -- essay page ----------------------------------------------------------------------
-def _diff(a: str, b: str) -> list[list[int]]:
+def _diff(a: str, b: str, cut: bool = False) -> list[list[int]]:
     """Char ranges that differ between a passage and its source, for the side panel.
 
-    Returns ``[[a0, a1, b0, b1], ...]`` (code-point offsets) of the non-equal
-    opcodes; empty when either side is missing or they are identical.
+    Args:
+        a, b: The two passages as displayed (before any ``…``).
+        cut: One side was shortened, so a difference at the very end is an
+            artefact of the cut and is dropped.
+
+    Returns:
+        ``[[a0, a1, b0, b1], ...]`` (code-point offsets) of the non-equal
+        opcodes; empty when either side is missing or they are identical.
     """
     if not a or not b or a == b:
         return []
     import difflib
 
     sm = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    return [[i1, i2, j1, j2] for tag, i1, i2, j1, j2 in sm.get_opcodes() if tag != "equal"]
+    ops = [[i1, i2, j1, j2] for tag, i1, i2, j1, j2 in sm.get_opcodes() if tag != "equal"]
+    if cut and ops and (ops[-1][1] == len(a) or ops[-1][3] == len(b)):
+        ops.pop()
+    return ops
 
 
 def _subscores(eng, lang: str, text: str) -> tuple[list[dict], float]:
@@ -353,12 +383,14 @@ def _essay_context(c: _Cohort, e, prev_id: str | None, next_id: str | None) -> d
         href = ""
         if m.kind == "submission":
             href = c.essay_href(m.source_id, m.source_start)
-        mine, theirs = _clip(e.text[m.start:m.end]), _clip(c.source_text(m))
+        mine, theirs = e.text[m.start:m.end], c.source_text(m)
+        diff = _diff(mine[:MAX_PASSAGE], theirs[:MAX_PASSAGE],
+                     cut=len(mine) > MAX_PASSAGE or len(theirs) >= MAX_PASSAGE)
         data.append({"kind": m.kind, "kind_label": t["kind_" + m.kind], "start": m.start,
-                     "end": m.end, "text": mine,
+                     "end": m.end, "text": _clip(mine, MAX_PASSAGE + 1),
                      "source_id": m.source_id, "source_title": c.source_title(m),
-                     "source_text": theirs, "similarity": _num(m.similarity),
-                     "href": href, "diff": _diff(mine, theirs)})
+                     "source_text": _clip(theirs, MAX_PASSAGE + 1),
+                     "similarity": _num(m.similarity), "href": href, "diff": diff})
     themes = []
     for tid in c.theme_ids:
         r = e.themes.get(tid)
@@ -407,33 +439,97 @@ def _essay_context(c: _Cohort, e, prev_id: str | None, next_id: str | None) -> d
 
 
 # -- entry point ------------------------------------------------------------------------
-def write_html(result, out_dir: Path, lang: str | None = None) -> list[Path]:
-    """Write ``index.html`` and ``essays/<id>.html`` for every essay.
+class _Pages:
+    """Renders essay pages; shared with forked workers (nothing is pickled)."""
+
+    def __init__(self, c: _Cohort, env, folder: Path):
+        self.c, self.folder = c, folder
+        self.tpl = env.get_template("essay.html.j2")
+        self.css = Markup(_static("report.css"))
+        js = _static("essay.js")
+        self.js, self.csp = Markup(js), _csp(js)
+        self.ids = [e.id for e in c.result.essays]
+
+    def write(self, i: int) -> str:
+        ids, e = self.ids, self.c.result.essays[i]
+        ctx = _essay_context(self.c, e, ids[i - 1] if i > 0 else None,
+                             ids[i + 1] if i + 1 < len(ids) else None)
+        page = self.tpl.render(css=self.css, js=self.js, csp=self.csp, lang=self.c.lang, **ctx)
+        name = page_name(e.id)
+        (self.folder / name).write_text(page, encoding="utf-8")
+        return name
+
+
+_PAGES: _Pages | None = None  # set in the parent right before forking workers
+
+
+def _write_chunk(bounds: tuple[int, int]) -> list[str]:
+    assert _PAGES is not None
+    return [_PAGES.write(i) for i in range(*bounds)]
+
+
+def _write_pages(pages: _Pages, n: int, jobs: int) -> list[str]:
+    import multiprocessing as mp
+
+    global _PAGES
+    if jobs <= 1 or n < PARALLEL_MIN or "fork" not in mp.get_all_start_methods():
+        return [pages.write(i) for i in range(n)]
+    step = max(50, n // (jobs * 8))
+    chunks = [(a, min(n, a + step)) for a in range(0, n, step)]
+    _PAGES = pages
+    try:
+        with mp.get_context("fork").Pool(jobs) as pool:
+            return [name for part in pool.map(_write_chunk, chunks) for name in part]
+    finally:
+        _PAGES = None
+
+
+def write_html(result, out_dir: Path, lang: str | None = None,
+               jobs: int | None = None) -> list[Path]:
+    """Write ``essays/<id>.html`` for every essay, then ``index.html``.
+
+    The essay pages are written into a staging folder that replaces
+    ``essays/`` when complete, so an interrupted run never leaves a mix of
+    old and new pages, and ``index.html`` (written atomically, last) only
+    links to pages that exist.
 
     Args:
         result: The run's :class:`~pipeline.runner.RunResult`.
         out_dir: The output folder (created if needed).
         lang: UI language; defaults to ``result.settings.lang``.
+        jobs: Worker processes for the essay pages; defaults to
+            ``result.settings.jobs`` (used from :data:`PARALLEL_MIN` essays on).
 
     Returns:
         The paths written, index first.
     """
+    import os
+    import shutil
+    import tempfile
+
     out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     lang = lang or getattr(result.settings, "lang", "zh") or "zh"
+    jobs = jobs or getattr(result.settings, "jobs", 1) or 1
     c = _Cohort(result, lang)
     env = _env()
-    css = _static("report.css")
-    index_js, essay_js = _static("index.js"), _static("essay.js")
-    ctx = _index_context(c)
+    stage = Path(tempfile.mkdtemp(prefix=".essays.", dir=out))
+    try:
+        names = _write_pages(_Pages(c, env, stage), len(result.essays), jobs)
+        os.chmod(stage, 0o755)
+        final = out / "essays"
+        old = None
+        if final.exists():
+            old = Path(tempfile.mkdtemp(prefix=".essays.old.", dir=out))
+            os.replace(final, old / "essays")
+        os.replace(stage, final)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    index_js = _static("index.js")
     html = env.get_template("index.html.j2").render(
-        css=Markup(css), js=Markup(index_js), csp=_csp(index_js), lang=lang, **ctx)
-    paths = [atomic_write_text(out / "index.html", html)]
-    tpl = env.get_template("essay.html.j2")
-    ids = [e.id for e in result.essays]
-    for i, e in enumerate(result.essays):
-        ectx = _essay_context(c, e, ids[i - 1] if i > 0 else None,
-                              ids[i + 1] if i + 1 < len(ids) else None)
-        page = tpl.render(css=Markup(css), js=Markup(essay_js), csp=_csp(essay_js),
-                          lang=lang, **ectx)
-        paths.append(atomic_write_text(out / "essays" / page_name(e.id), page))
-    return paths
+        css=Markup(_static("report.css")), js=Markup(index_js), csp=_csp(index_js), lang=lang,
+        **_index_context(c))
+    return [atomic_write_text(out / "index.html", html)] + [final / n for n in names]

@@ -34,6 +34,8 @@ _STRINGS: dict[str, dict[str, str]] = {
         "filter_placeholder": "筛选：编号、标题、来源、作者…",
         "only_flagged": "只看需关注",
         "sort_hint": "点击表头排序",
+        "table_capped": "文章较多，表中列出 {shown} / {n} 篇（需关注的在前）；完整列表见 essays.csv 和 report.xlsx。",
+        "heat_capped": "仅显示 {shown} / {n} 篇（需关注的在前）。",
         "col_id": "编号",
         "col_title": "标题 / 来源",
         "col_author": "作者",
@@ -137,6 +139,9 @@ _STRINGS: dict[str, dict[str, str]] = {
         "filter_placeholder": "Filter: id, title, source, author…",
         "only_flagged": "Flagged only",
         "sort_hint": "click a column header to sort",
+        "table_capped": "Large cohort: the table lists {shown} of {n} essays (flagged first); "
+                        "essays.csv and report.xlsx list all.",
+        "heat_capped": "Showing {shown} of {n} essays (flagged first).",
         "col_id": "Id",
         "col_title": "Title / source",
         "col_author": "Author",

@@ -24,8 +24,15 @@ MATCH_COLUMNS = ["essay_id", "start", "end", "kind", "source_id", "source_title"
 THEME_COLUMNS = ["essay_id", "theme", "label", "score", "covered", "n_evidence", "evidence"]
 SKIPPED_COLUMNS = ["source", "code", "reason"]
 
-#: Excel refuses cells longer than this.
+#: Excel refuses cells longer than this …
 _XLSX_MAX = 32767
+#: … and sheets longer than this.
+XLSX_MAX_ROWS = 1_048_576
+#: Above this many cells report.xlsx holds only the essays and skipped sheets
+#: (the matches/themes sheets name their CSV file instead).
+XLSX_MAX_CELLS = 600_000
+_WIDTHS = {"text": 60, "source_text": 60, "evidence": 60, "reason": 70, "title": 30,
+           "source": 30, "warnings": 30, "source_title": 30}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
@@ -137,32 +144,47 @@ def skipped_rows(result) -> list[list]:
 
 
 def _xlsx_bytes(sheets: list[tuple[str, list[str], list[list]]]) -> bytes:
+    """An .xlsx of ``(name, header, rows)`` sheets (openpyxl, write-only: streams rows).
+
+    A sheet longer than Excel's row limit is cut there, with a last row saying
+    so (the CSV files always hold everything).
+    """
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
-    wb = Workbook()
-    wb.remove(wb.active)
+    wb = Workbook(write_only=True)
     fixed = _dt.datetime(2000, 1, 1)
     wb.properties.created = fixed
     wb.properties.modified = fixed
     wb.properties.creator = "xinde"
+    bold = Font(bold=True)
     for name, header, rows in sheets:
         ws = wb.create_sheet(name)
-        ws.append(header)
-        for c in ws[1]:
-            c.font = Font(bold=True)
-        for r in rows:
-            ws.append([_xlsx_cell(v) for v in r])
         ws.freeze_panes = "A2"
-        for i, col in enumerate(header, 1):
-            letter = ws.cell(row=1, column=i).column_letter
-            ws.column_dimensions[letter].width = {"text": 60, "source_text": 60, "evidence": 60,
-                                                  "reason": 70, "title": 30, "source": 30,
-                                                  "warnings": 30, "source_title": 30
-                                                  }.get(col, max(10, len(col) + 2))
+        for i, col in enumerate(header):
+            letter = _column_letter(i)
+            ws.column_dimensions[letter].width = _WIDTHS.get(col, max(10, len(col) + 2))
+        head = []
+        for col in header:
+            c = WriteOnlyCell(ws, value=col)
+            c.font = bold
+            head.append(c)
+        ws.append(head)
+        for k, r in enumerate(rows):
+            if k >= XLSX_MAX_ROWS - 2:
+                ws.append([f"… {len(rows) - k} more rows: see {name}.csv"])
+                break
+            ws.append([_xlsx_cell(v) for v in r])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _column_letter(i: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(i + 1)
 
 
 def _xlsx_cell(v):
@@ -184,7 +206,11 @@ def write_tables(result, out_dir: Path) -> list[Path]:
               ("themes", THEME_COLUMNS, theme_rows(result))]
     paths = [atomic_write_bytes(out / f"{name}.csv", _csv_bytes(header, rows))
              for name, header, rows in sheets]
-    paths.append(atomic_write_bytes(
-        out / "report.xlsx",
-        _xlsx_bytes(sheets + [("skipped", SKIPPED_COLUMNS, skipped_rows(result))])))
+    xl = sheets + [("skipped", SKIPPED_COLUMNS, skipped_rows(result))]
+    if sum(len(h) * len(r) for _, h, r in xl) > XLSX_MAX_CELLS:
+        # openpyxl writes ~30k cells/s: keep the workbook to the per-essay sheet
+        xl = [(n, h, r if n in ("essays", "skipped") else
+               [[f"too large for the workbook: see {n}.csv ({len(r)} rows)"]])
+              for n, h, r in xl]
+    paths.append(atomic_write_bytes(out / "report.xlsx", _xlsx_bytes(xl)))
     return paths
