@@ -11,6 +11,7 @@ exit code must say whether anything was skipped.
 """
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -60,6 +61,7 @@ ENGLISH = ("Through this study session I understood that the evaluation of offic
 ESSAY_OK = "essay"
 
 
+@functools.lru_cache(maxsize=2)
 def _zip_bomb(mb: int) -> bytes:
     """A small .docx-shaped zip whose one entry inflates to ``mb`` MB of zeros."""
     buf = io.BytesIO()
@@ -337,12 +339,13 @@ def test_symlink_loop_or_dangling_link_given_as_input_is_skipped(tmp_path):
     """Regression: a looping link as the input raised RuntimeError; a dangling one vanished."""
     os.symlink("self.txt", tmp_path / "self.txt")
     os.symlink(tmp_path / "missing.txt", tmp_path / "dangling.txt")
-    for name in ("self.txt", "dangling.txt"):
-        r = CliRunner().invoke(cli, ["run", str(tmp_path / name), "--out",
-                                     str(tmp_path / "out"), "--quiet"])
-        assert r.exit_code == EXIT_SKIPPED, r.output
-        doc = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
-        assert [(s["source"], s["code"]) for s in doc["skipped"]] == [(name, "X013")]
+    r = CliRunner().invoke(cli, ["run", str(tmp_path / "self.txt"), "--out",
+                                 str(tmp_path / "out"), "--quiet"])
+    assert r.exit_code == EXIT_SKIPPED, r.output
+    doc = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
+    assert [(s["source"], s["code"]) for s in doc["skipped"]] == [("self.txt", "X013")]
+    _, n, essays, skipped = load(tmp_path / "dangling.txt", Settings())
+    assert not essays and [(s.source, s.code) for s in skipped] == [("dangling.txt", "X013")]
 
 
 def test_file_name_with_hash_is_not_hidden_by_its_neighbour(tmp_path):
@@ -494,15 +497,44 @@ def test_exit_code_usage(tmp_path, args):
     assert not (tmp_path / "o" / "results.json").exists()
 
 
-def test_exit_code_failed_when_output_cannot_be_written(tmp_path):
+def test_exit_code_failed_when_output_cannot_be_written(tmp_path, monkeypatch):
+    import pipeline.report.atomic as atomic
+
     src = tmp_path / "in"
     src.mkdir()
     (src / "a.txt").write_text(essay(1), encoding="utf-8")
-    blocker = tmp_path / "file"
-    blocker.write_text("x")
-    r = CliRunner().invoke(cli, ["run", str(src), "--out", str(blocker / "out"), "--quiet"])
+
+    def disk_full(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(atomic, "atomic_write_bytes", disk_full)
+    monkeypatch.setattr(atomic, "atomic_write_text", disk_full)
+    import pipeline.report.results as results_mod
+
+    monkeypatch.setattr(results_mod, "atomic_write_text", disk_full)
+    r = CliRunner().invoke(cli, ["run", str(src), "--out", str(tmp_path / "o"), "--quiet"])
     assert r.exit_code == EXIT_FAILED, r.output
-    assert "X106" in r.output
+    assert "X106" in r.output and "No space left" in r.output
+    assert not (tmp_path / "o" / "results.json").exists()
+
+
+def test_exit_code_failed_when_a_cohort_stage_crashes(tmp_path, monkeypatch):
+    import pipeline.runner as runner_mod
+
+    class Broken:
+        name, scope = "broken_cohort", "cohort"
+
+        def process(self, essays, context):
+            raise RuntimeError("cohort stage bug")
+
+    real = runner_mod.default_stages
+    monkeypatch.setattr(runner_mod, "default_stages", lambda s: [*real(s)[:3], Broken()])
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.txt").write_text(essay(1), encoding="utf-8")
+    r = CliRunner().invoke(cli, ["run", str(src), "--out", str(tmp_path / "o"), "--quiet"])
+    assert r.exit_code == EXIT_FAILED
+    assert not (tmp_path / "o" / "results.json").exists()
 
 
 # -- the 50 MB file ----------------------------------------------------------------------
@@ -529,3 +561,204 @@ def test_50mb_file_within_raised_limit_is_ingested(tmp_path):
     _, n, essays, skipped = load(tmp_path, Settings(max_mb=60))
     assert not skipped and len(essays) == 1
     assert len(essays[0].raw) > 16_000_000
+
+
+# -- atomic output ---------------------------------------------------------------------------
+class _HalfWriter:
+    """Stands in for the temp file: writes half of the data, then fails like a crash."""
+
+    def __init__(self, f, exc):
+        self.f, self.exc = f, exc
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.f.close()
+        return False
+
+    def write(self, data):
+        self.f.write(data[: len(data) // 2])
+        self.f.flush()
+        raise self.exc
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+
+
+def _crash_mid_write(monkeypatch, exc, only: str = "results.json"):
+    import pipeline.report.atomic as atomic
+
+    real_fdopen = os.fdopen
+    real_mkstemp = atomic.tempfile.mkstemp
+    hits = []
+
+    def mkstemp(*a, prefix="", **k):
+        fd, name = real_mkstemp(*a, prefix=prefix, **k)
+        if only in prefix:
+            hits.append(fd)
+        return fd, name
+
+    def fdopen(fd, *a, **k):
+        f = real_fdopen(fd, *a, **k)
+        return _HalfWriter(f, exc) if fd in hits else f
+
+    monkeypatch.setattr(atomic.tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(atomic.os, "fdopen", fdopen)
+    return hits
+
+
+@pytest.mark.parametrize("exc", [OSError(28, "No space left on device"), KeyboardInterrupt()],
+                         ids=["disk-full", "ctrl-c"])
+def test_crash_while_writing_results_keeps_previous_results(tmp_path, monkeypatch, exc):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.txt").write_text(essay(1), encoding="utf-8")
+    out = tmp_path / "out"
+    r = CliRunner().invoke(cli, ["run", str(src), "--out", str(out), "--quiet"])
+    assert r.exit_code == EXIT_OK, r.output
+    before = (out / "results.json").read_bytes()
+    (src / "b.txt").write_text(essay(2), encoding="utf-8")  # the second run differs
+    hits = _crash_mid_write(monkeypatch, exc)
+    r = CliRunner().invoke(cli, ["run", str(src), "--out", str(out), "--quiet"])
+    assert hits, "the crash hook was not reached"
+    assert r.exit_code == EXIT_FAILED, r.output
+    assert (out / "results.json").read_bytes() == before
+    json.loads(before)
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".results.json")]
+
+
+def test_atomic_write_failure_at_rename_leaves_nothing(tmp_path, monkeypatch):
+    from pipeline.report import atomic
+
+    target = tmp_path / "results.json"
+    atomic.atomic_write_text(target, '{"old": true}\n')
+
+    def boom(a, b):
+        raise OSError(5, "I/O error")
+
+    monkeypatch.setattr(atomic.os, "replace", boom)
+    with pytest.raises(OSError):
+        atomic.atomic_write_text(target, '{"new": true}\n')
+    assert target.read_text() == '{"old": true}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]
+
+
+def test_killed_writer_leaves_previous_results_intact(tmp_path):
+    """SIGKILL during the write (no cleanup possible): the old file is still whole."""
+    import signal
+    import subprocess
+    import time
+
+    target = tmp_path / "results.json"
+    target.write_text('{"old": true}\n', encoding="utf-8")
+    ready = tmp_path / "ready"
+    code = (
+        "import os, sys, time\n"
+        "import pipeline.report.atomic as a\n"
+        "def slow_fsync(fd):\n"
+        f"    open({str(ready)!r}, 'w').close()\n"
+        "    time.sleep(60)\n"
+        "a.os.fsync = slow_fsync\n"
+        f"a.atomic_write_text({str(target)!r}, '{{\"new\": ' + '1' * 5_000_000 + '}}')\n")
+    p = subprocess.Popen([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1])
+    try:
+        for _ in range(600):
+            if ready.exists() or p.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert ready.exists(), "writer never reached fsync"
+        p.send_signal(signal.SIGKILL)
+        p.wait(timeout=10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert target.read_text(encoding="utf-8") == '{"old": true}\n'
+
+
+# -- report safety ---------------------------------------------------------------------------
+EVIL_TEXT = ('学习心得<script>alert("xss")</script>\n'
+             + essay(30) + '"><img src=x onerror=alert(1)>群众满意是标准。'
+             + "</textarea><!-- {{ 7*7 }} <a href=\"javascript:alert(3)\">点我</a>。"
+             + essay(31))
+# ('/' cannot be part of a name; names starting with '.' are hidden files and are ignored)
+EVIL_NAMES = ["evil<script>alert(2)<script>.txt", '"><img src=x onerror=alert(4)>.txt',
+              "evil..txt", "a..b.txt", "=HYPERLINK(\"x\").txt", "sub/../../up.txt"]
+
+
+def _tags(html: str) -> list[tuple[str, list]]:
+    """Start tags and their (entity-decoded) attributes, as a browser parses them."""
+    from html.parser import HTMLParser
+
+    found = []
+
+    class P(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.append((tag, [(k, v) for k, v in attrs]))
+
+    P(convert_charrefs=True).feed(html)
+    return found
+
+
+def _is_inside(p: Path, root: Path) -> bool:
+    return p.resolve() == root.resolve() or root.resolve() in p.resolve().parents
+
+
+def test_report_escapes_hostile_text_and_names(tmp_path):
+    import re
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "sub").mkdir()
+    made = []
+    for i, name in enumerate(EVIL_NAMES):
+        p = src / name
+        if not _is_inside(p, src):  # the filesystem resolves '..'; keep it inside the input
+            p = src / name.replace("../", "")
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(EVIL_TEXT if i == 0 else essay(40 + i) + "<script>alert(5)</script>",
+                     encoding="utf-8")
+        made.append(p)
+    out = tmp_path / "report"
+    outside_before = sorted(str(p) for p in tmp_path.rglob("*") if not _is_inside(p, out))
+    r = CliRunner().invoke(cli, ["run", str(src), "--out", str(out), "--quiet"])
+    assert r.exit_code == EXIT_OK, r.output
+    # nothing written outside --out
+    outside_after = sorted(str(p) for p in tmp_path.rglob("*") if not _is_inside(p, out))
+    assert outside_after == outside_before
+    assert all(_is_inside(p, out) for p in out.rglob("*"))
+    doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert len(doc["essays"]) == len(made)
+    pages = sorted(out.rglob("*.html"))
+    assert len(pages) >= 2  # index + essay pages
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        low = html.lower()
+        for bad in ("<script>alert", "<img src=x", "</textarea>"):
+            assert bad not in low, (page.name, bad)
+        tags = _tags(html)
+        for tag, attrs in tags:  # the elements a browser would really build
+            for name, value in attrs:
+                assert not name.startswith("on"), (page.name, tag, name)  # no inline handlers
+                if name in ("src", "href", "action", "formaction", "srcset"):
+                    v = (value or "").strip().lower()
+                    assert not v.startswith(("http:", "https:", "//", "javascript:")), (page, v)
+            if tag == "script":
+                assert "src" not in dict(attrs), page.name  # only the report's inline scripts
+            assert tag not in ("iframe", "object", "embed", "base", "link"), (page.name, tag)
+        assert any(t == "meta" and (dict(at).get("http-equiv") or "").lower()
+                   == "content-security-policy" for t, at in tags), page.name
+        assert "@import" not in low and "url(http" not in low
+    # the hostile title is shown, escaped
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "&lt;script&gt;" in index or "\\u003cscript\\u003e" in index
+    # spreadsheet formula injection is neutralised in the CSV
+    import csv
+
+    for table in sorted(out.glob("*.csv")):
+        rows = list(csv.reader(io.StringIO(table.read_text(encoding="utf-8-sig"))))
+        cells = [c for row in rows for c in row]
+        assert any("HYPERLINK" in c for c in cells) or table.name != "essays.csv"
+        for c in cells:
+            assert not c.startswith(("=", "+", "@")), (table.name, c)
+            assert not (c.startswith("-") and not c[1:2].isdigit()), (table.name, c)
