@@ -173,6 +173,28 @@ def split(file, out):
     sys.exit(EXIT_SKIPPED if skipped else EXIT_OK)
 
 
+@cli.command("index")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
+              help="Index file to write (load it with `run/check --index FILE`).")
+def index_cmd(path, out):
+    """Build a reference index of the template essays (范文) under PATH."""
+    from .duplication.index import read_reference_folder, save_index
+
+    if not path.exists():
+        raise UsageError(f"[X101] 输入路径不存在 (input not found): {path}. "
+                         "Give a folder or a file of template essays.")
+    settings = _settings()
+    try:
+        docs = read_reference_folder(path, settings)
+        save_index(docs, out)
+    except XindeError as e:
+        raise UsageError(str(e)) from None
+    except OSError as e:
+        raise click.ClickException(f"[X106] 输出目录不可写 (cannot write output) {out}: {e}")
+    click.echo(f"{len(docs)} template essays → {out}", err=True)
+
+
 @cli.group()
 def profile():
     """主题配置 (theme profiles): draft one from the studied document."""

@@ -52,6 +52,11 @@ class Errors:
             "`xinde index DIR --out FILE`.")
     X106 = "输出目录不可写 (cannot write output) {path}: {detail}."
     X107 = "词典文件无效 (invalid dictionary file) {path} line {line}: {detail}."
+    X130 = ("政策原文文件没有正文 (policy file has no text) {path}: only comments or blank "
+            "lines. Give the text of the studied document (lines starting with # are comments).")
+    X131 = ("范文目录中没有可读的文章 (no template essays found) in {path}. Put .txt/.docx/.pdf "
+            "template essays there.")
+    X132 = "列表文件无法读取 (cannot read list file) {path}: {detail}. Save it as UTF-8 text."
     X140 = ("输出文件已存在 (output file exists) {path}: pass --force to overwrite it, or "
             "choose another --out.")
     X120 = ("投入度配置无效 (invalid engagement config) {path}: {detail}. See "

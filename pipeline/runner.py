@@ -79,6 +79,9 @@ def default_stages(settings: Settings) -> list:
 
     themes = ThemeDetector(settings.profile, settings.models_dir)  # X102/X103 on a bad profile
     stages.append(themes)
+    from .duplication import DuplicationStage
+
+    stages.append(DuplicationStage.from_settings(settings))  # X105/X130/X131 on bad inputs
     segmenter = next((s for s in stages if getattr(s, "name", "") == "segment"), None)
     stages.append(TopicModeler(
         method=getattr(settings, "topic_method", "nmf"), n_topics=settings.n_topics,

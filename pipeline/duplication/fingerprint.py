@@ -1,0 +1,131 @@
+"""Char n-gram hashes, winnowing fingerprints and candidate-pair generation.
+
+Candidate generation never compares all pairs: every document is reduced to
+its winnowed fingerprints (Schleimer et al. 2003: the minimum k-gram hash of
+each window of ``window`` consecutive k-grams, so any shared run of at least
+``window + k - 1`` normalised chars shares a fingerprint), an inverted index
+maps each fingerprint to the documents holding it, and only documents that
+share at least ``min_shared`` fingerprints become candidate pairs. Fingerprints
+held by more than ``max_df`` documents are stock phrases, not evidence of
+copying one source, and are ignored, which keeps the work near-linear in the
+number of documents.
+
+:func:`candidate_pairs` is a pure function (fingerprint arrays in, pairs out)
+so it can be distributed (e.g. computed per shard with Dask) without the rest
+of the stage; :func:`candidates_from_texts` goes from normalised texts.
+
+Hashes are a deterministic polynomial rolling hash over code points (uint64
+arithmetic, wrapping), independent of ``PYTHONHASHSEED``.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+_BASE = np.uint64(1_000_003)
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def kgram_hashes(text: str, k: int) -> np.ndarray:
+    """Hash of every char k-gram of ``text``: ``len(text) - k + 1`` uint64s (empty if shorter)."""
+    if k < 1:
+        raise ValueError(f"k must be ≥ 1, got {k}")
+    n = len(text) - k + 1
+    if n <= 0:
+        return np.zeros(0, dtype=np.uint64)
+    cp = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    h = np.zeros(n, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(k):
+            h = h * _BASE + cp[j:j + n]
+        h = (h ^ (h >> np.uint64(29))) * _MIX
+    return h
+
+
+def winnow(hashes: np.ndarray, window: int, mask: np.ndarray | None = None) -> np.ndarray:
+    """Winnowed fingerprints (unique, sorted) of a k-gram hash array.
+
+    Args:
+        hashes: Output of :func:`kgram_hashes`.
+        window: Winnowing window (number of consecutive k-grams).
+        mask: Optional boolean array, True at k-gram positions to leave out
+            (boilerplate, quotations).
+    """
+    if window < 1:
+        raise ValueError(f"window must be ≥ 1, got {window}")
+    h = hashes
+    if mask is not None and mask.any():
+        h = h[~mask]
+    if len(h) == 0:
+        return np.zeros(0, dtype=np.uint64)
+    if len(h) <= window:
+        return np.unique(h[[int(np.argmin(h))]])
+    win = np.lib.stride_tricks.sliding_window_view(h, window)
+    pos = np.argmin(win, axis=1) + np.arange(len(win))
+    return np.unique(h[pos])
+
+
+def candidate_pairs(fingerprints: Sequence[np.ndarray], *, min_shared: int = 2,
+                    max_df: int = 64, groups: Sequence[int] | None = None,
+                    ) -> list[tuple[int, int, int]]:
+    """Pairs of documents sharing at least ``min_shared`` fingerprints.
+
+    Args:
+        fingerprints: One array of unique fingerprints per document.
+        min_shared: Minimum number of shared fingerprints for a candidate.
+        max_df: Fingerprints held by more documents are ignored.
+        groups: Optional group label per document; pairs within the same
+            group ≠ 0 are dropped (e.g. reference documents among themselves).
+
+    Returns:
+        ``(i, j, n_shared)`` with ``i < j``, sorted by ``(i, j)``.
+    """
+    if min_shared < 1:
+        raise ValueError(f"min_shared must be ≥ 1, got {min_shared}")
+    if max_df < 2:
+        raise ValueError(f"max_df must be ≥ 2, got {max_df}")
+    lens = [len(f) for f in fingerprints]
+    if sum(lens) == 0:
+        return []
+    hs = np.concatenate([np.asarray(f, dtype=np.uint64) for f in fingerprints])
+    docs = np.repeat(np.arange(len(fingerprints), dtype=np.int64), lens)
+    order = np.lexsort((docs, hs))
+    hs, docs = hs[order], docs[order]
+    starts = np.flatnonzero(np.r_[True, hs[1:] != hs[:-1]])
+    sizes = np.diff(np.r_[starts, len(hs)])
+    n = np.int64(len(fingerprints))
+    keys = []
+    for s in np.unique(sizes):
+        if s < 2 or s > max_df:
+            continue
+        st = starts[sizes == s]
+        block = docs[st[:, None] + np.arange(s)[None, :]]  # (groups, s), docs ascending
+        a, b = np.triu_indices(int(s), 1)
+        keys.append((block[:, a] * n + block[:, b]).ravel())
+    if not keys:
+        return []
+    allk = np.concatenate(keys)
+    uk, counts = np.unique(allk, return_counts=True)
+    sel = counts >= min_shared
+    uk, counts = uk[sel], counts[sel]
+    out = []
+    for key, c in zip(uk.tolist(), counts.tolist()):
+        i, j = divmod(key, int(n))
+        if groups is not None and groups[i] != 0 and groups[i] == groups[j]:
+            continue
+        out.append((i, j, c))
+    return out
+
+
+def candidates_from_texts(texts: Sequence[str], *, k: int = 6, window: int = 6,
+                          min_shared: int = 2, max_df: int = 64,
+                          masks: Sequence[np.ndarray | None] | None = None,
+                          groups: Sequence[int] | None = None) -> list[tuple[int, int, int]]:
+    """:func:`candidate_pairs` from normalised texts (hash → winnow → pairs)."""
+    fps = []
+    for i, t in enumerate(texts):
+        h = kgram_hashes(t, k)
+        m = masks[i] if masks is not None else None
+        fps.append(winnow(h, window, m))
+    return candidate_pairs(fps, min_shared=min_shared, max_df=max_df, groups=groups)

@@ -1,0 +1,344 @@
+"""The cohort stage: who copied what from where, quotation-aware.
+
+Order of work (all on normalised text, see :mod:`.normalize`):
+
+1. quotations — alignment with the policy text and lookup of the curated
+   quotation list (kind ``quote``; widened to the enclosing “…”);
+2. boilerplate — k-grams frequent across the cohort (by document frequency)
+   and curated 套话 (kind ``boilerplate``); quotations and boilerplate are
+   *masked*: they never seed a copy match;
+3. candidates — winnowed fingerprints + inverted index
+   (:func:`.fingerprint.candidate_pairs`, never all pairs), over the essays
+   and the reference templates;
+4. alignment of candidate pairs only (:func:`.align.align`), both directions
+   recorded (A shows B as source and B shows A: copy direction cannot be
+   told from text);
+5. per essay ``copied_ratio`` (submission/template chars, counted once, minus
+   quotation/boilerplate chars) and ``extra["largest_source"]``; cohort
+   ``clusters``, ``templates``, ``boilerplate`` in ``context``.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..essay import Essay, Match
+from .align import Passage, SortedHashes, align
+from .classify import (BoilerplateRuns, PhraseMatcher, boilerplate_runs, df_threshold,
+                       pair_kind, read_phrase_list, read_policy, span_mask, widen_to_quotation)
+from .clusters import build_clusters, pair_similarity, subtract_spans, union_length
+from .fingerprint import candidate_pairs, kgram_hashes, winnow
+from .index import RefDoc, load_index, read_reference_folder
+from .normalize import NormText, normalize
+
+log = logging.getLogger(__name__)
+
+_TRAIL = "。！？；…”’）)"
+SOURCE_TEXT_MAX = 300
+
+
+@dataclass
+class _Doc:
+    id: str
+    title: str
+    text: str
+    group: int  # 0 essay, 1 template
+    norm: NormText
+    hashes: np.ndarray
+    mask: np.ndarray = field(default=None)  # type: ignore[assignment]
+    quote_spans: list = field(default_factory=list)  # text spans
+    bp_spans: list = field(default_factory=list)
+
+
+class DuplicationStage:
+    """Cohort stage: submission/template/boilerplate/quote matches.
+
+    Args:
+        templates: Reference documents (template essays) to check against.
+        policy_text: Text of the studied document (quoting it is not copying).
+        policy_title: Name shown as the policy match's source title.
+        quotes: Curated quotations (list entries).
+        taohua: Curated 套话 entries.
+        k: Char k-gram length on normalised text (seeds and fingerprints).
+        window: Winnowing window for candidate fingerprints.
+        min_shared: Shared fingerprints needed for a candidate pair.
+        cand_max_df: Fingerprints in more documents are ignored for candidates.
+        min_len: Minimum copied passage, in normalised chars (both sides).
+        gap, merge_gap: Seed clustering / passage merging distances.
+        min_density: Minimum seed coverage of a passage.
+        quote_min_len: Minimum policy passage counted as a quotation.
+        min_df, df_ratio, max_df_abs: Boilerplate document-frequency threshold,
+            ``max(min_df, ceil(df_ratio·N))`` capped at ``max_df_abs``.
+        bp_max_run: Frequent runs longer than this are passages, not phrases.
+        bp_min_len: Shortest frequent run reported as a boilerplate match.
+        taohua_min_len: Shortest 套话 entry reported as boilerplate.
+        cluster_threshold: Pair similarity linking two essays into a cluster.
+    """
+
+    name = "duplication"
+    scope = "cohort"
+
+    def __init__(self, templates: Sequence[RefDoc] = (), policy_text: str | None = None,
+                 policy_title: str = "policy", quotes: Sequence[str] = (),
+                 taohua: Sequence[str] = (), *, k: int = 6, window: int = 6,
+                 min_shared: int = 3, cand_max_df: int = 64, min_len: int = 25, gap: int = 24,
+                 merge_gap: int = 60, min_density: float = 0.5, quote_min_len: int = 12,
+                 min_df: int = 3, df_ratio: float = 0.3, max_df_abs: int = 20,
+                 bp_max_run: int = 80, bp_min_len: int = 10, taohua_min_len: int = 6,
+                 cluster_threshold: float = 0.6):
+        for name, v, lo in (("k", k, 3), ("window", window, 1), ("min_shared", min_shared, 1),
+                            ("cand_max_df", cand_max_df, 2), ("min_len", min_len, 1),
+                            ("gap", gap, 1), ("merge_gap", merge_gap, 0),
+                            ("quote_min_len", quote_min_len, 1), ("min_df", min_df, 2),
+                            ("max_df_abs", max_df_abs, 2), ("bp_max_run", bp_max_run, 1)):
+            if not isinstance(v, int) or v < lo:
+                raise ValueError(f"{name} must be an int ≥ {lo}, got {v!r}")
+        if not 0 < min_density <= 1:
+            raise ValueError(f"min_density must be in (0, 1], got {min_density}")
+        if not 0 < df_ratio <= 1:
+            raise ValueError(f"df_ratio must be in (0, 1], got {df_ratio}")
+        if min_len < k:
+            raise ValueError(f"min_len ({min_len}) must be ≥ k ({k})")
+        self.templates = list(templates)
+        ids = [t.id for t in self.templates]
+        if len(set(ids)) != len(ids):
+            raise ValueError("template ids must be unique")
+        self.policy_text = policy_text
+        self.policy_title = policy_title
+        self.k, self.window, self.min_shared, self.cand_max_df = k, window, min_shared, cand_max_df
+        self.min_len, self.gap, self.merge_gap, self.min_density = min_len, gap, merge_gap, min_density
+        self.quote_min_len = quote_min_len
+        self.min_df, self.df_ratio, self.max_df_abs = min_df, df_ratio, max_df_abs
+        self.bp_max_run, self.bp_min_len = bp_max_run, bp_min_len
+        self.cluster_threshold = cluster_threshold
+        self.quotes = list(quotes)
+        self.taohua = list(taohua)
+        self._quote_matcher = PhraseMatcher(self.quotes, min_len=4)
+        self._taohua_matcher = PhraseMatcher(self.taohua, min_len=taohua_min_len)
+        self._policy = None
+        if policy_text:
+            pn = normalize(policy_text, t2s=True)
+            self._policy = (pn, SortedHashes(kgram_hashes(pn.text, k)))
+
+    @classmethod
+    def from_settings(cls, settings, **kw) -> "DuplicationStage":
+        """Build from run :class:`~pipeline.config.Settings` (templates, index, policy, models)."""
+        from ..config import model_path
+
+        refs: list[RefDoc] = []
+        if settings.index is not None:
+            refs.extend(load_index(settings.index))
+        if settings.templates is not None:
+            refs.extend(read_reference_folder(settings.templates, settings))
+        refs = [RefDoc(f"T{i:04d}", r.title, r.source, r.text) for i, r in enumerate(refs, 1)]
+        policy = policy_title = None
+        if settings.policy is not None:
+            policy = read_policy(settings.policy)
+            policy_title = Path(settings.policy).name
+        qp, tp = model_path(settings, "quotes.txt"), model_path(settings, "taohua.txt")
+        quotes = read_phrase_list(qp) if qp.exists() else []
+        taohua = read_phrase_list(tp) if tp.exists() else []
+        return cls(refs, policy, policy_title or "policy", quotes, taohua, **kw)
+
+    # -- steps --------------------------------------------------------------
+    def _quotes(self, d: _Doc) -> list[Match]:
+        out: list[Match] = []
+        spans: list[tuple[int, int, str, int | None, int | None, str]] = []
+        for ns, ne, qi in self._quote_matcher.find(d.norm):
+            s, e = d.norm.span(ns, ne)
+            spans.append((s, e, f"Q{qi + 1:03d}", None, None, self.quotes[qi]))
+        if self._policy is not None:
+            pn, ph = self._policy
+            ps = align(SortedHashes(d.hashes), ph, k=self.k, gap=self.k, merge_gap=self.k,
+                       min_len=self.quote_min_len, min_density=0.6)
+            for p in ps:
+                s, e = d.norm.span(p.a_start, p.a_end)
+                s2, e2 = pn.span(p.b_start, p.b_end)
+                spans.append((s, e, "policy", s2, e2, self.policy_text[s2:e2]))
+        widened = widen_to_quotation([(s, e) for s, e, *_ in spans], d.text)
+        for (s, e), (_, _, sid, s2, e2, src) in zip(widened, spans):
+            extra = {"source_text": src[:SOURCE_TEXT_MAX],
+                     "source_title": self.policy_title if sid == "policy" else "名言警句"}
+            out.append(Match(s, e, "quote", sid, s2, e2, 1.0, extra))
+        return out
+
+    def _norm_spans(self, d: _Doc, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+        out = []
+        for s, e in spans:
+            ns, ne = d.norm.norm_pos(s), d.norm.norm_pos(e)
+            if ne > ns:
+                out.append((ns, ne))
+        return out
+
+    def _extend(self, text: str, s: int, e: int) -> tuple[int, int]:
+        while e < len(text) and text[e] in _TRAIL:
+            e += 1
+        return s, e
+
+    def process(self, essays: list[Essay], context: dict) -> None:
+        """Annotate ``essays`` in place and fill ``context`` (clusters, templates, boilerplate)."""
+        k = self.k
+        docs: list[_Doc] = []
+        for e in essays:
+            n = normalize(e.text)
+            docs.append(_Doc(e.id, e.title, e.text, 0, n, kgram_hashes(n.text, k)))
+        for t in self.templates:
+            n = normalize(t.text, t2s=True)
+            docs.append(_Doc(t.id, t.title, t.text, 1, n, kgram_hashes(n.text, k)))
+        n_essays = len(essays)
+        by_essay: dict[str, list[Match]] = {e.id: [] for e in essays}
+
+        # 1. quotations
+        for d in docs:
+            qs = self._quotes(d)
+            d.quote_spans = [(m.start, m.end) for m in qs]
+            if d.group == 0:
+                by_essay[d.id].extend(qs)
+
+        # 2. boilerplate (df over essays only; masks for every doc)
+        thr = df_threshold(n_essays, self.min_df, self.df_ratio, self.max_df_abs)
+        bp: BoilerplateRuns = boilerplate_runs([d.hashes for d in docs], k, thr,
+                                               self.bp_max_run, n_count=n_essays)
+        bp_entries: dict[str, dict] = {}
+        for di, d in enumerate(docs):
+            found = [(ns, ne, None) for ns, ne in bp.runs[di] if ne - ns >= self.bp_min_len]
+            curated = self._taohua_matcher.find(d.norm)
+            found += [(ns, ne, self.taohua[i]) for ns, ne, i in curated]
+            masked = self._norm_spans(d, d.quote_spans) + [(ns, ne) for ns, ne, _ in curated]
+            d.mask = span_mask(len(d.hashes), masked, k) | bp.masks[di]
+            spans = []
+            for ns, ne, entry in found:
+                s, e = d.norm.span(ns, ne)
+                if any(qs <= s and e <= qe for qs, qe in d.quote_spans):
+                    continue
+                key = d.norm.text[ns:ne]
+                spans.append((s, e, key, entry is not None))
+            d.bp_spans = [(s, e) for s, e, _, _ in spans]
+            if d.group == 0:
+                for s, e, key, curated in spans:
+                    ent = bp_entries.setdefault(key, {"text": d.text[s:e], "curated": curated})
+                    ent["curated"] = ent["curated"] or curated
+                    by_essay[d.id].append(Match(s, e, "boilerplate", key, None, None, 1.0, {}))
+        _document_frequency(bp_entries, [d.norm.text for d in docs[:n_essays]])
+        bp_list = sorted(bp_entries.items(), key=lambda kv: (-kv[1]["df"], kv[1]["text"]))
+        bp_ids = {key: f"B{i:03d}" for i, (key, _) in enumerate(bp_list, 1)}
+        for ms in by_essay.values():
+            for m in ms:
+                if m.kind == "boilerplate":
+                    ent = bp_entries[m.source_id]
+                    m.extra = {"source_text": ent["text"][:SOURCE_TEXT_MAX],
+                               "source_title": "套话" if ent["curated"] else "常见套语"}
+                    m.source_id = bp_ids[m.source_id]
+        context["boilerplate"] = [{"id": bp_ids[key], "text": ent["text"],
+                                   "df": ent["df"]} for key, ent in bp_list]
+
+        # 3. candidates (pure function over fingerprints)
+        fps = [winnow(d.hashes, self.window, d.mask) for d in docs]
+        groups = [d.group for d in docs]
+        cands = candidate_pairs(fps, min_shared=self.min_shared, max_df=self.cand_max_df,
+                                groups=groups)
+
+        # 4. alignment
+        prepared: dict[int, SortedHashes] = {}
+
+        def prep(i: int) -> SortedHashes:
+            if i not in prepared:
+                prepared[i] = SortedHashes(docs[i].hashes, docs[i].mask)
+            return prepared[i]
+
+        pair_sims: list[tuple[str, str, float]] = []
+        for i, j, _ in cands:
+            kind = pair_kind(groups[i], groups[j])
+            if kind is None:
+                continue
+            if groups[i] == 1:  # keep the essay first
+                i, j = j, i
+            ps = align(prep(i), prep(j), k=k, gap=self.gap, merge_gap=self.merge_gap,
+                       min_len=self.min_len, min_density=self.min_density)
+            if not ps:
+                continue
+            a, b = docs[i], docs[j]
+            spans_a, spans_b = [], []
+            for p in ps:
+                sa, ea = self._extend(a.text, *a.norm.span(p.a_start, p.a_end))
+                sb, eb = self._extend(b.text, *b.norm.span(p.b_start, p.b_end))
+                sa, ea = _trim(sa, ea, a.quote_spans + a.bp_spans)
+                sb, eb = _trim(sb, eb, b.quote_spans + b.bp_spans)
+                if ea - sa < self.min_len or eb - sb < self.min_len:
+                    continue
+                sim = _similarity(a.norm.text[p.a_start:p.a_end], b.norm.text[p.b_start:p.b_end])
+                by_essay[a.id].append(Match(sa, ea, kind, b.id, sb, eb, sim, {
+                    "source_text": b.text[sb:eb][:SOURCE_TEXT_MAX], "source_title": b.title}))
+                if b.group == 0:
+                    by_essay[b.id].append(Match(sb, eb, kind, a.id, sa, ea, sim, {
+                        "source_text": a.text[sa:ea][:SOURCE_TEXT_MAX], "source_title": a.title}))
+                spans_a.append((sa, ea))
+                spans_b.append((sb, eb))
+            if kind == "submission":
+                pair_sims.append((a.id, b.id, pair_similarity(
+                    union_length(spans_a), len(a.text), union_length(spans_b), len(b.text))))
+
+        # 5. per-essay summaries
+        for e in essays:
+            ms = by_essay[e.id]
+            e.matches.extend(ms)
+            copied = [(m.start, m.end) for m in ms if m.kind in ("submission", "template")]
+            excluded = [(m.start, m.end) for m in ms if m.kind == "quote"]
+            n = len(e.text)
+            e.copied_ratio = union_length(subtract_spans(copied, excluded)) / n if n else 0.0
+            per_src: dict[tuple[str, str], list] = {}
+            for m in ms:
+                if m.kind in ("submission", "template"):
+                    per_src.setdefault((m.source_id, m.kind), []).append((m.start, m.end))
+            if per_src:
+                chars, sid, kind = min((-union_length(sp), sid, kind)
+                                       for (sid, kind), sp in per_src.items())
+                chars = -chars
+                e.extra["largest_source"] = {"id": sid, "kind": kind, "chars": chars,
+                                             "ratio": round(chars / n, 4) if n else 0.0}
+            else:
+                e.extra["largest_source"] = None
+        context["clusters"] = build_clusters(pair_sims, self.cluster_threshold)
+        context["templates"] = [t.to_context() for t in self.templates]
+
+
+def _document_frequency(entries: dict[str, dict], texts: list[str]) -> None:
+    """Set ``entry["df"]``: the number of texts containing each normalised key."""
+    import ahocorasick
+
+    for ent in entries.values():
+        ent["df"] = 0
+    if not entries:
+        return
+    auto = ahocorasick.Automaton()
+    for key in entries:
+        auto.add_word(key, key)
+    auto.make_automaton()
+    for t in texts:
+        for key in {key for _, key in auto.iter(t)}:
+            entries[key]["df"] += 1
+
+
+def _trim(s: int, e: int, holes: list[tuple[int, int]]) -> tuple[int, int]:
+    """Move a copy match's ends out of quotation/boilerplate spans it only partly covers."""
+    changed = True
+    while changed and s < e:
+        changed = False
+        for hs, he in holes:
+            if hs <= s < he < e:
+                s, changed = he, True
+            elif s < hs < e <= he:
+                e, changed = hs, True
+    return s, e
+
+
+def _similarity(a: str, b: str) -> float:
+    from rapidfuzz.fuzz import ratio
+
+    if not a or not b:
+        return 0.0
+    return round(ratio(a, b) / 100.0, 4)
