@@ -32,6 +32,16 @@ class Settings:
         n_topics: Number of discovered topics (0 = choose from cohort size).
         topic_method: Topic model for discovered themes: ``nmf`` (default) or ``lda``.
         hmm: Let jieba guess unknown words with its HMM.
+        tokenizer: Segmenter backend: ``jieba``, ``rjieba`` (same words, faster;
+            optional package) or ``auto`` (rjieba when installed).
+        engine: Where per-essay stages run: ``local`` (``jobs`` processes) or
+            ``dask`` (a dask.distributed cluster at ``scheduler``).
+        scheduler: Dask scheduler address (``tcp://host:8786``) for ``engine="dask"``.
+        cache_dir: Run cache folder; per-essay results are reused when the
+            essay text, the settings and the stage code are unchanged. ``None`` = off.
+        chunk_size: Essays per task sent to a worker (0 = choose from the cohort size).
+        compact_tokens: Keep ``essay.tokens`` as compact offset arrays
+            (:class:`pipeline.segment.TokenList`); same tokens, far less memory.
     """
 
     profile: str = "zhengji-kaohe"
@@ -49,10 +59,16 @@ class Settings:
     n_topics: int = 0
     topic_method: str = "nmf"
     hmm: bool = True
+    tokenizer: str = "auto"
+    engine: str = "local"
+    scheduler: str | None = None
+    cache_dir: Path | None = None
+    chunk_size: int = 0
+    compact_tokens: bool = True
     models_dir: Path = field(default=MODELS_DIR)
 
     def __post_init__(self):
-        for name in ("templates", "index", "policy", "models_dir"):
+        for name in ("templates", "index", "policy", "models_dir", "cache_dir"):
             v = getattr(self, name)
             if v is not None and not isinstance(v, Path):
                 setattr(self, name, Path(v))
@@ -63,6 +79,15 @@ class Settings:
         self._check(self.n_topics >= 0, "n_topics", self.n_topics, "must be ≥ 0")
         self._check(self.topic_method in ("nmf", "lda"), "topic_method", self.topic_method,
                     "must be 'nmf' or 'lda'")
+        self._check(self.tokenizer in ("jieba", "rjieba", "auto"), "tokenizer", self.tokenizer,
+                    "must be 'jieba', 'rjieba' or 'auto'")
+        self._check(self.engine in ("local", "dask"), "engine", self.engine,
+                    "must be 'local' or 'dask'")
+        self._check(self.engine != "dask" or bool(self.scheduler), "scheduler", self.scheduler,
+                    "--engine dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786)")
+        self._check(self.chunk_size >= 0, "chunk_size", self.chunk_size, "must be ≥ 0")
+        self._check(self.cache_dir is None or not self.cache_dir.is_file(), "cache_dir",
+                    str(self.cache_dir), "is a file; give a folder")
         for name in ("templates", "policy", "index"):
             p = getattr(self, name)
             self._check(p is None or p.exists(), name, str(p), "path does not exist")
