@@ -86,9 +86,17 @@ def cli(verbose):
               help="Report UI language.")
 @click.option("--jobs", type=int, default=1, show_default=True,
               help="Worker processes for per-essay stages.")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local",
+              show_default=True, help="Run per-essay stages here or on a Dask cluster.")
+@click.option("--scheduler", help="Dask scheduler address for --engine dask (tcp://HOST:8786).")
+@click.option("--cache", "cache_dir", type=click.Path(path_type=Path),
+              help="Run cache folder (default OUT/.xinde-cache): unchanged essays are reused.")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the run cache.")
+@click.option("--tokenizer", type=click.Choice(["auto", "jieba", "rjieba"]), default="auto",
+              show_default=True, help="Segmenter backend (same words; rjieba is faster).")
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
 @settings_options
-def run(path, out, lang, jobs, quiet, **kw):
+def run(path, out, lang, jobs, engine, scheduler, cache_dir, no_cache, tokenizer, quiet, **kw):
     """Analyse every essay under PATH (a folder, searched recursively, or one file).
 
     Writes OUT/results.json, OUT/essays.csv and OUT/index.html. Exit code 3 means
@@ -97,7 +105,10 @@ def run(path, out, lang, jobs, quiet, **kw):
     from .report import write_all
     from .runner import run as run_pipeline
 
-    settings = _settings(lang=lang, jobs=jobs, **kw)
+    if not no_cache and cache_dir is None:
+        cache_dir = out / ".xinde-cache"
+    settings = _settings(lang=lang, jobs=jobs, engine=engine, scheduler=scheduler,
+                         cache_dir=None if no_cache else cache_dir, tokenizer=tokenizer, **kw)
 
     def progress(files):
         if quiet or len(files) < 2:

@@ -71,7 +71,8 @@ def default_stages(settings: Settings) -> list:
     stages: list = [
         Cleaner(),
         MinLength(settings.min_chars),
-        Segmenter(model_path(settings, "jieba_userdict.txt"), hmm=settings.hmm),
+        Segmenter(model_path(settings, "jieba_userdict.txt"), hmm=settings.hmm,
+                  backend=settings.tokenizer, compact=settings.compact_tokens),
     ]
     # Analysis stages register here, in data-flow order.
     from .themes.detect import ThemeDetector
@@ -166,31 +167,90 @@ def _apply(stage, essay: Essay) -> Essay | Skipped:
         return Skipped(essay.source, f"内部错误 (internal error) in stage "
                                      f"{getattr(stage, 'name', stage)}: {type(e).__name__}: {e}",
                        "X999")
-        essays.extend(found_essays)
 
 
 def run_stages(essays: list[Essay], stages: list, context: dict | None = None,
                timings: dict | None = None, skipped: list | None = None,
-               progress: Callable | None = None) -> list[Essay]:
-    """Apply ``stages`` in order; returns the essays that survived."""
+               progress: Callable | None = None, engine=None, cache=None,
+               settings: Settings | None = None) -> list[Essay]:
+    """Apply ``stages`` in order; returns the essays that survived.
+
+    Consecutive per-essay stages run as one block on ``engine`` (default: in
+    process; see :mod:`pipeline.engines`). With a ``cache``
+    (:class:`pipeline.cache.RunCache`), the block before the first cohort stage
+    reuses earlier results of unchanged essays and stores new ones as they finish.
+    Per-stage ``timings`` of a parallel block are its wall time shared out in
+    proportion to each stage's summed worker time.
+    """
+    from .parallel import split_blocks
+    from .segment import release_tokens
+
     context = {} if context is None else context
-    for stage in stages:
+    timings = {} if timings is None else timings
+    seen_cohort = False
+    for scope, block in split_blocks(stages):
         t0 = time.perf_counter()
-        if getattr(stage, "scope", "essay") == "cohort":
+        if scope == "cohort":
+            stage = block[0]
             stage.process(essays, context)
-        else:
-            kept = []
-            for e in essays:
-                r = _apply(stage, e)
-                if isinstance(r, Skipped):
-                    if skipped is not None:
-                        skipped.append(r)
-                else:
-                    kept.append(r)
-            essays = kept
-        if timings is not None:
+            for e in essays:  # tokens materialised by the stage are rebuilt on demand
+                release_tokens(e)
             timings[stage.name] = timings.get(stage.name, 0.0) + time.perf_counter() - t0
+            seen_cohort = True
+            continue
+        use_cache = (cache is not None and settings is not None and not seen_cohort
+                     and all(getattr(st, "cacheable", True) for st in block))
+        essays = _run_block(block, essays, engine, cache if use_cache else None, settings,
+                            timings, skipped)
     return essays
+
+
+def _run_block(block: list, essays: list[Essay], engine, cache, settings, timings: dict,
+               skipped: list | None) -> list[Essay]:
+    from .parallel import map_block
+
+    t0 = time.perf_counter()
+    results: list = [None] * len(essays)
+    todo = list(range(len(essays)))
+    keys: list[str] = []
+    if cache is not None:
+        from .cache import block_fingerprint, essay_key
+
+        fp = block_fingerprint(block, settings)
+        keys = [essay_key(e, fp) for e in essays]
+        todo = []
+        for i, e in enumerate(essays):
+            hit = cache.get(keys[i])
+            if hit is None:
+                todo.append(i)
+            else:
+                results[i] = cache.restore(e, hit)
+        timings["cache"] = timings.get("cache", 0.0) + time.perf_counter() - t0
+
+    def store(j: int, r) -> None:  # each entry committed as soon as its essay is done
+        if cache is not None and not isinstance(r, Skipped):
+            cache.put(keys[todo[j]], r)
+
+    t1 = time.perf_counter()
+    batch = [essays[i] for i in todo]
+    if engine is None:
+        done, stage_times = map_block(block, batch, 1, 0, store)
+    else:
+        done, stage_times = engine.map_block(block, batch, on_result=store)
+    wall, total = time.perf_counter() - t1, sum(stage_times.values())
+    for st in block:
+        share = stage_times.get(st.name, 0.0) / total if total > 0 else 1 / len(block)
+        timings[st.name] = timings.get(st.name, 0.0) + wall * share
+    for i, r in zip(todo, done):
+        results[i] = r
+    kept = []
+    for r in results:
+        if isinstance(r, Skipped):
+            if skipped is not None:
+                skipped.append(r)
+        else:
+            kept.append(r)
+    return kept
 
 
 def run(path: Path | str, settings: Settings | None = None, stages: list | None = None,
@@ -213,7 +273,24 @@ def run(path: Path | str, settings: Settings | None = None, stages: list | None 
     timings["ingest+split"] = time.perf_counter() - t0
     stages = default_stages(settings) if stages is None else stages
     context: dict[str, Any] = {"settings": settings}
-    essays = run_stages(essays, stages, context, timings, skipped)
+    from .engines import make_engine
+
+    engine = make_engine(settings)
+    context["engine"] = engine  # cohort stages may spread per-essay work with engine.map
+    cache = None
+    if settings.cache_dir is not None:
+        from .cache import RunCache
+
+        cache = RunCache(settings.cache_dir)
+    try:
+        essays = run_stages(essays, stages, context, timings, skipped, engine=engine,
+                            cache=cache, settings=settings)
+    finally:
+        engine.close()
+        if cache is not None:
+            log.info("run cache %s: %d reused, %d computed", settings.cache_dir, cache.hits,
+                     cache.writes)
+            cache.close()
     aligned = []
     for e in essays:  # a stage bug on one essay must not discard the whole run
         try:
@@ -225,5 +302,5 @@ def run(path: Path | str, settings: Settings | None = None, stages: list | None 
         aligned.append(e)
     essays = aligned
     skipped.sort(key=lambda s: s.source)
-    cohort = {k: v for k, v in context.items() if k != "settings"}
+    cohort = {k: v for k, v in context.items() if k not in ("settings", "engine")}
     return RunResult(essays, skipped, settings, root, n_files, cohort, timings)
