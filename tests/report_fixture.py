@@ -105,7 +105,8 @@ def sample_result(lang: str = "zh") -> RunResult:
         "political_standard": ThemeResult(0.0, []),
         "result_use": ThemeResult(0.0, []),
         "correct_view": ThemeResult(0.9, ev(C, "我们要坚决反对形象工程和政绩工程，不唯GDP论英雄。",
-                                              "有的地方为了显绩修建了用不上的广场")),
+                                              "有的地方为了显绩修建了用不上的广场"),
+                                    extra={"cues": ["形象工程", "唯GDP", "显绩", "潜绩"]}),
     }
     ea.engagement = Engagement(78.0, {
         "originality": {"points": 20.0, "max": 30, "evidence": []},
@@ -140,7 +141,7 @@ def sample_result(lang: str = "zh") -> RunResult:
                                {"id": "result_use", "label": "考核结果运用", "description": ""},
                                {"id": "correct_view", "label": "正确政绩观", "description": ""}]},
         "topics": {"method": "nmf", "n_topics": 2, "topics": [
-            {"id": 0, "label": "群众工作", "top_words": ["群众", "走访", "满意度", "社区"],
+            {"id": 0, "label": "群众工作", "top_words": ["群众", "走访", "满意度", "社区"], "share": 0.62,
              "examples": [{"essay_id": "E0001", "start": s0, "end": s1}]},
             {"id": 1, "label": "政绩观" + HOSTILE, "top_words": ["政绩", "形象工程", HOSTILE_ATTR],
              "examples": [{"essay_id": "E0003", "start": t0, "end": t1}]}]},

@@ -79,6 +79,7 @@ def test_index_shows_counts_table_charts_topics_clusters_skipped(report):
     # histogram: scores 78 and 31 land in bins 70–80 and 30–40
     assert re.findall(r'data-count="(\d+)"', html) == ["0", "0", "0", "1", "0", "0", "0", "1", "0", "0"]
     assert "群众工作" in html and "其中办证难的问题在三个月内整改到位" in html  # topic + example
+    assert "占 62%" in html
     assert 'id="cluster-C1"' in html and "E0001 ↔ E0002 (41%)" in html
     assert "坏文件/扫描件.pdf" in html and "PDF 没有文字层" in html
 
@@ -225,3 +226,11 @@ def test_rewrite_replaces_pages_and_parallel_output_is_identical(tmp_path, monke
     assert sorted(par) == ["E0001.html", "E0002.html", "E0003.html"]     # stale page gone
     assert all(par[k] == seq[k] for k in par)
     assert sorted(p.name for p in out.iterdir()) == ["essays", "index.html"]  # no staging left
+
+
+def test_theme_evidence_carries_the_cues_found_in_it(report):
+    out, _ = report
+    p = parse(out / "essays" / "E0003.html")
+    data = json.loads(next(b for a, b in p.scripts if a.get("id") == "ann-data"))
+    cues = [d["cues"] for d in data if d["kind"] == "theme" and d["theme"] == "正确政绩观"]
+    assert cues == [["形象工程", "唯GDP"], ["显绩"]]      # only cues inside each sentence

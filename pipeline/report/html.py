@@ -51,7 +51,7 @@ INDEX_MAX_ROWS = 5000
 HEATMAP_MAX_ROWS = 300
 
 _UI_KEYS = ("source", "similarity", "this_essay", "source_passage", "open_source",
-            "no_source_text")
+            "no_source_text", "cues")
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 _CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src {hashes}; "
         "base-uri 'none'; form-action 'none'")
@@ -311,6 +311,7 @@ def _topics(c: _Cohort) -> dict | None:
             elif ex.get("text"):
                 examples.append({"id": eid or "", "href": "", "text": _clip(str(ex["text"]), 160)})
         out.append({"id": top.get("id"), "label": str(top.get("label") or ""),
+                    "share": _num(top.get("share")),
                     "words": [str(w) for w in (top.get("top_words") or [])][:12],
                     "examples": examples[:3]})
     return {"method": str(tp.get("method") or ""), "n": tp.get("n_topics") or len(out),
@@ -399,9 +400,11 @@ def _essay_context(c: _Cohort, e, prev_id: str | None, next_id: str | None) -> d
         spans = [sp for sp in (_span(s) for s in r.evidence) if sp]
         for s0, s1 in spans:
             anns.append(Annotation(s0, s1, "theme"))
+            cues = [str(x) for x in (r.extra.get("cues") or [])
+                    if str(x) and str(x) in e.text[s0:s1]][:8]
             data.append({"kind": "theme", "kind_label": t["kind_theme"], "start": s0, "end": s1,
                          "text": _clip(e.text[s0:s1]), "theme": c.theme_labels[tid],
-                         "theme_desc": c.theme_desc.get(tid, "")})
+                         "theme_desc": c.theme_desc.get(tid, ""), "cues": cues})
         themes.append({"id": tid, "label": c.theme_labels[tid], "score": float(r.score),
                        "n": len(spans), "covered": tid in c.covered(e),
                        "first": spans[0][0] if spans else None})

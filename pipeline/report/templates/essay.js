@@ -39,6 +39,7 @@
         head.appendChild(el("b", null, " " + d.theme));
         box.appendChild(head);
         if (d.theme_desc) { box.appendChild(el("div", "ev", d.theme_desc)); }
+        if (d.cues && d.cues.length) { box.appendChild(el("div", "ev", L.cues + ": " + d.cues.join("、"))); }
         var only = el("div", "cols");
         var t1 = el("div", null, d.text); t1.style.gridColumn = "1 / 3";
         only.appendChild(t1); box.appendChild(only);
