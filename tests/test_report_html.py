@@ -175,6 +175,7 @@ def test_english_ui(tmp_path):
     assert "Skipped files" in idx and "文章一览" not in idx
     page = (tmp_path / "essays" / "E0002.html").read_text(encoding="utf-8")
     assert "copied from a submission (1)" in page and "Engagement score" in page
+    assert '<tr data-key="originality"><td>originality' in page and "原创性" not in page
 
 
 @pytest.mark.parametrize("bad", ["../../etc/passwd", "/abs/x", "a/b", "..", "E 1", "名字", ""])

@@ -352,7 +352,7 @@ def _subscores(eng, lang: str, text: str) -> tuple[list[dict], float]:
             mx = next((_num(v[k]) for k in ("max", "max_points") if k in v), None)
             if mx is None and _num(v.get("weight")) is not None and "points" in v:
                 mx = _num(v["weight"]) * 100  # engagement stage: points = weight × score × 100
-            label = str(v.get("label") or label)
+            label = subscore_label(str(key), lang, str(v.get("label") or "") or None)
             note = str(v.get("reason") or v.get("detail") or v.get("note") or "")
             for s in v.get("evidence") or []:
                 sp = _span(s)

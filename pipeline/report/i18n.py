@@ -234,7 +234,11 @@ SUBSCORE_LABELS: dict[str, dict[str, str]] = {
            "theme_depth": "主题深度", "slogan_density": "套话密度", "slogans": "套话密度",
            "lexical_diversity": "用词丰富度", "diversity": "用词丰富度", "length": "篇幅",
            "length_sanity": "篇幅"},
-    "en": {},
+    "en": {"originality": "originality", "specificity": "specificity", "personal": "personal link",
+           "personal_engagement": "personal link", "commitments": "commitments",
+           "commitment": "commitments", "theme_depth": "theme depth", "slogans": "few slogans",
+           "slogan_density": "slogan density", "diversity": "lexical diversity",
+           "lexical_diversity": "lexical diversity", "length": "length", "length_sanity": "length"},
 }
 
 
@@ -249,6 +253,13 @@ def strings(lang: str) -> dict[str, str]:
     return _STRINGS[lang]
 
 
-def subscore_label(key: str, lang: str) -> str:
-    """Readable name of an engagement sub-score key."""
-    return SUBSCORE_LABELS.get(lang, {}).get(key, key.replace("_", " "))
+def subscore_label(key: str, lang: str, given: str | None = None) -> str:
+    """Readable name of an engagement sub-score key.
+
+    The engagement stage's own ``label`` (Chinese) wins in a Chinese report; an
+    English report uses the English name of a known key.
+    """
+    known = SUBSCORE_LABELS.get(lang, {}).get(key)
+    if lang != "zh" and known:
+        return known
+    return given or known or key.replace("_", " ")

@@ -61,7 +61,8 @@ def print_check(result, console=None, lang: str | None = None) -> None:
                 for key, pts, mx in rows:
                     label = (e.engagement.subscores[key].get("label")
                              if isinstance(e.engagement.subscores[key], dict) else None)
-                    tab.add_row("  " + escape(str(label or subscore_label(str(key), lang))),
+                    tab.add_row("  " + escape(subscore_label(str(key), lang,
+                                                             str(label) if label else None)),
                                 f"{pts:+.1f}" + (f" / {float(mx):.0f}" if mx else ""))
                 tab.add_row(f"  [bold]{t['total']}[/]", f"[bold]{sum(r[1] for r in rows):.1f}[/]")
                 console.print(tab)
