@@ -150,6 +150,7 @@ def load(path: Path | str, settings: Settings,
         if not found_essays:  # every part too short to be an essay: still report the file
             skipped.append(Skipped(d.source, f"[X001] 文件中没有正文 (no essay text found): "
                                              f"{d.source}", "X001"))
+        essays.extend(found_essays)
     return str(root), len(files), essays, skipped
 
 
