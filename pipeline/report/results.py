@@ -39,7 +39,7 @@ def results_dict(result) -> dict:
                      if k not in ("templates", "index", "policy")} | {
             k: (Path(v).name if v else None) for k, v in result.settings.as_dict().items()
             if k in ("templates", "index", "policy")},
-        "essays": [e.to_dict() for e in result.essays],
+        "essays": [_jsonable(e.to_dict()) for e in result.essays],
         "skipped": [s.to_dict() for s in result.skipped],
     }
     doc.update({k: v for k, v in sorted(cohort.items()) if k not in doc})
