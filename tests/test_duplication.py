@@ -132,6 +132,8 @@ def test_shared_passage_shows_on_both_sides_with_source_offsets():
     assert a.text[ma[0].start:ma[0].end] == COPIED
     assert c.text[ma[0].source_start:ma[0].source_end] == COPIED
     assert ma[0].extra["source_text"] == COPIED
+    assert ma[0].extra["source_order_hint"] == "later_in_input"
+    assert mc[0].extra["source_order_hint"] == "earlier_in_input"
     assert a.copied_ratio == pytest.approx(len(COPIED) / len(a.text), abs=0.01)
     assert a.extra["largest_source"]["id"] == "E0003"
     assert a.extra["largest_source"]["kind"] == "submission"

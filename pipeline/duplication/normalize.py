@@ -16,9 +16,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-#: Kept characters: CJK unified ideographs (+ ext. A, compatibility) and digits.
-_KEEP = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff0-9]+")
+import numpy as np
 
+#: Kept characters: CJK unified ideographs (+ ext. A, compatibility) and digits.
 #: Single filler characters dropped everywhere (both sides of a comparison lose them).
 FILLER_CHARS = frozenset("的地得了着")
 
@@ -57,18 +57,23 @@ SYNONYMS: dict[str, str] = {
 _SYN_RE = re.compile("|".join(sorted(map(re.escape, SYNONYMS), key=lambda s: (-len(s), s))))
 
 
-@dataclass(frozen=True)
+_FILLER_CP = np.array(sorted(ord(c) for c in FILLER_CHARS), dtype=np.uint32)
+
+
+@dataclass(frozen=True, eq=False)
 class NormText:
     """A normalised string and, per char, its index in the original text.
 
     Attributes:
         text: The normalised characters.
-        index: ``len(text)`` ints; ``text[i]`` stands for ``orig[index[i]]``.
+        index: ``len(text)`` ints (numpy int64); ``text[i]`` stands for
+            ``orig[index[i]]`` (a folded synonym maps its first char to the
+            variant's first char and the rest to the variant's last chars).
         n_orig: Length of the original text.
     """
 
     text: str
-    index: tuple[int, ...]
+    index: np.ndarray
     n_orig: int
 
     def __len__(self) -> int:
@@ -78,13 +83,11 @@ class NormText:
         """Original ``[start, end)`` covering normalised ``[ns, ne)`` (``ne > ns``)."""
         if not 0 <= ns < ne <= len(self.text):
             raise ValueError(f"bad normalised range [{ns}, {ne}) of {len(self.text)}")
-        return self.index[ns], self.index[ne - 1] + 1
+        return int(self.index[ns]), int(self.index[ne - 1]) + 1
 
     def norm_pos(self, pos: int) -> int:
         """First normalised index whose original index is ≥ ``pos``."""
-        from bisect import bisect_left
-
-        return bisect_left(self.index, pos)
+        return int(np.searchsorted(self.index, pos, "left"))
 
 
 def _t2s_text(text: str) -> str:
@@ -94,7 +97,10 @@ def _t2s_text(text: str) -> str:
 
 
 def normalize(text: str, *, t2s: bool = False) -> NormText:
-    """Normalise ``text`` for matching.
+    """Normalise ``text`` for matching (vectorised; ~linear in ``len(text)``).
+
+    Kept chars are selected with numpy; synonyms are then folded on the kept
+    string, so a variant split by punctuation or noise still folds.
 
     Args:
         text: Usually ``essay.text`` (already cleaned and Simplified).
@@ -104,31 +110,31 @@ def normalize(text: str, *, t2s: bool = False) -> NormText:
         The :class:`NormText`; its ``index`` maps back into ``text``.
     """
     src = _t2s_text(text) if t2s else text
+    cp = np.frombuffer(src.encode("utf-32-le"), dtype=np.uint32)
+    keep = (((cp >= 0x4E00) & (cp <= 0x9FFF)) | ((cp >= 0x3400) & (cp <= 0x4DBF))
+            | ((cp >= 0xF900) & (cp <= 0xFAFF)) | ((cp >= 48) & (cp <= 57)))
+    keep &= ~np.isin(cp, _FILLER_CP)
+    idx = np.flatnonzero(keep).astype(np.int64)
+    kept = cp[idx].tobytes().decode("utf-32-le")
+    matches = list(_SYN_RE.finditer(kept))
+    if not matches:
+        return NormText(kept, idx, len(text))
     chars: list[str] = []
-    index: list[int] = []
-    for m in _KEEP.finditer(src):
-        run, base = m.group(), m.start()
-        last = 0
-        for sm in _SYN_RE.finditer(run):
-            _emit(run, base, last, sm.start(), chars, index)
-            repl = SYNONYMS[sm.group()]
-            if repl:
-                s, e = base + sm.start(), base + sm.end()
-                for i, c in enumerate(repl):
-                    chars.append(c)
-                    index.append(s if i == 0 else e - len(repl) + i)
-            last = sm.end()
-        _emit(run, base, last, len(run), chars, index)
-    return NormText("".join(chars), tuple(index), len(text))
-
-
-def _emit(run: str, base: int, a: int, b: int, chars: list, index: list) -> None:
-    for i in range(a, b):
-        c = run[i]
-        if c in FILLER_CHARS:
-            continue
-        chars.append(c)
-        index.append(base + i)
+    parts: list[np.ndarray] = []
+    last = 0
+    for m in matches:
+        a, b = m.span()
+        chars.append(kept[last:a])
+        parts.append(idx[last:a])
+        repl = SYNONYMS[m.group()]
+        if repl:
+            pos = [int(idx[a])] + [int(idx[b - len(repl) + i]) for i in range(1, len(repl))]
+            chars.append(repl)
+            parts.append(np.array(pos, dtype=np.int64))
+        last = b
+    chars.append(kept[last:])
+    parts.append(idx[last:])
+    return NormText("".join(chars), np.concatenate(parts), len(text))
 
 
 def normalize_phrase(text: str) -> str:

@@ -271,11 +271,14 @@ class DuplicationStage:
                 if ea - sa < self.min_len or eb - sb < self.min_len:
                     continue
                 sim = _similarity(a.norm.text[p.a_start:p.a_end], b.norm.text[p.b_start:p.b_end])
-                by_essay[a.id].append(Match(sa, ea, kind, b.id, sb, eb, sim, {
-                    "source_text": b.text[sb:eb][:SOURCE_TEXT_MAX], "source_title": b.title}))
+                extra_a = {"source_text": b.text[sb:eb][:SOURCE_TEXT_MAX], "source_title": b.title}
                 if b.group == 0:
+                    # input order only — a hint for the reader, never evidence of who copied
+                    extra_a["source_order_hint"] = "earlier_in_input" if j < i else "later_in_input"
                     by_essay[b.id].append(Match(sb, eb, kind, a.id, sa, ea, sim, {
-                        "source_text": a.text[sa:ea][:SOURCE_TEXT_MAX], "source_title": a.title}))
+                        "source_text": a.text[sa:ea][:SOURCE_TEXT_MAX], "source_title": a.title,
+                        "source_order_hint": "earlier_in_input" if i < j else "later_in_input"}))
+                by_essay[a.id].append(Match(sa, ea, kind, b.id, sb, eb, sim, extra_a))
                 spans_a.append((sa, ea))
                 spans_b.append((sb, eb))
             if kind == "submission":
