@@ -131,12 +131,15 @@ def _join_broken_lines(t: MappedText) -> MappedText:
 
     A line is "broken" when it does not end with sentence punctuation and is
     long enough to be running text (short unpunctuated lines are headings), and
-    the next line does not start a new list item.
+    the next line does not start a new list item. "Line" means the output line
+    built so far (earlier pieces already joined), so one pass joins a whole run
+    of broken lines and cleaning stays idempotent.
     """
     lines = t.text.split("\n")
     if len(lines) < 2:
         return t
     out, omap, pos = [], [], 0
+    cur_len, cur_last = 0, ""  # length and last non-space char of the output line
     for i, line in enumerate(lines):
         out.append(line)
         omap.extend(t.map[pos:pos + len(line)])
@@ -145,11 +148,14 @@ def _join_broken_lines(t: MappedText) -> MappedText:
             break
         nxt = lines[i + 1]
         stripped = line.rstrip()
-        join = (stripped and nxt.strip() and stripped[-1] not in SENT_END
-                and len(stripped) >= HEADING_MAX and not _NEW_ITEM.match(nxt))
+        if stripped:
+            cur_len, cur_last = cur_len + len(line), stripped[-1]
+        join = (cur_last and nxt.strip() and cur_last not in SENT_END
+                and cur_len >= HEADING_MAX and not _NEW_ITEM.match(nxt))
         if not join:
             out.append("\n")
             omap.append(t.map[pos])
+            cur_len, cur_last = 0, ""
         pos += 1  # the newline itself
     return MappedText("".join(out), omap, t.n_orig)
 

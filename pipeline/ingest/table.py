@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import warnings
 
 from ..errors import SkipFile
 from .documents import RawDocument
@@ -36,13 +37,19 @@ def _rows_csv(data: bytes, path: str) -> list[list[str]]:
 def _rows_xlsx(data: bytes, path: str) -> list[list[str]]:
     import openpyxl
 
-    try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as e:  # openpyxl raises zipfile/KeyError/InvalidFileException
+    try:  # read-only mode parses rows lazily: damaged sheet XML fails while iterating
+        with warnings.catch_warnings():  # damaged files make openpyxl warn on stderr
+            warnings.simplefilter("ignore")
+            wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        try:
+            if not wb.worksheets:
+                raise ValueError("the workbook has no worksheet")
+            rows = [["" if v is None else str(v) for v in row]
+                    for row in wb.worksheets[0].iter_rows(values_only=True)]
+        finally:
+            wb.close()
+    except Exception as e:  # openpyxl raises zipfile/KeyError/ParseError/InvalidFileException
         raise SkipFile("X015", path=path, detail=type(e).__name__ + ": " + str(e)[:120]) from None
-    ws = wb.worksheets[0]
-    rows = [["" if v is None else str(v) for v in row] for row in ws.iter_rows(values_only=True)]
-    wb.close()
     return rows
 
 
