@@ -762,3 +762,89 @@ def test_report_escapes_hostile_text_and_names(tmp_path):
         for c in cells:
             assert not c.startswith(("=", "+", "@")), (table.name, c)
             assert not (c.startswith("-") and not c[1:2].isdigit()), (table.name, c)
+
+
+# -- resume after an interrupted run (the run cache, pipeline/cache.py) ---------------------
+def _resume_input(d: Path, n: int = 8) -> Path:
+    d.mkdir(parents=True)
+    for k in range(n):
+        (d / f"{k:02d}.txt").write_text(f"学习体会之{k}\n" + essay(100 + k), encoding="utf-8")
+    return d
+
+
+def _essays_part(out: Path) -> dict:
+    """results.json without the settings block (it names the cache folder)."""
+    doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    doc.pop("settings", None)
+    return doc
+
+
+def _spy_segmenter(monkeypatch, fail_at: int | None = None) -> list[str]:
+    """Count the essays the segmenter really processes; raise Ctrl-C at call ``fail_at``."""
+    from pipeline.segment import Segmenter
+
+    real = Segmenter.__call__
+    calls: list[str] = []
+
+    def spy(self, e):
+        calls.append(e.source)
+        if fail_at is not None and len(calls) == fail_at:
+            raise KeyboardInterrupt
+        return real(self, e)
+
+    monkeypatch.setattr(Segmenter, "__call__", spy)
+    return calls
+
+
+def test_interrupted_run_resumes_from_the_cache(tmp_path, monkeypatch):
+    pytest.importorskip("pipeline.cache")
+    src = _resume_input(tmp_path / "in")
+    out = tmp_path / "out"
+    with monkeypatch.context() as m:
+        calls = _spy_segmenter(m, fail_at=5)  # Ctrl-C while the 5th essay is processed
+        r = CliRunner().invoke(cli, ["run", str(src), "--out", str(out), "--quiet"])
+    assert r.exit_code == EXIT_FAILED and len(calls) == 5
+    assert not (out / "results.json").exists()  # nothing half-written
+    with monkeypatch.context() as m:
+        calls = _spy_segmenter(m)
+        r = CliRunner().invoke(cli, ["run", str(src), "--out", str(out), "--quiet"])
+    assert r.exit_code == EXIT_OK, r.output
+    assert calls == ["04.txt", "05.txt", "06.txt", "07.txt"]  # 00-03 came from the cache
+    fresh = tmp_path / "fresh"
+    r = CliRunner().invoke(cli, ["run", str(src), "--out", str(fresh), "--quiet", "--no-cache"])
+    assert r.exit_code == EXIT_OK, r.output
+    assert _essays_part(out) == _essays_part(fresh)
+
+
+def test_killed_run_resumes_from_the_cache(tmp_path, monkeypatch):
+    """SIGKILL (no cleanup at all) in the middle of the per-essay stages, then run again."""
+    import subprocess
+
+    pytest.importorskip("pipeline.cache")
+    src = _resume_input(tmp_path / "in")
+    out = tmp_path / "out"
+    code = (
+        "import os, signal, sys\n"
+        "from pipeline.segment import Segmenter\n"
+        "real = Segmenter.__call__\n"
+        "n = [0]\n"
+        "def spy(self, e):\n"
+        "    n[0] += 1\n"
+        "    if n[0] == 4:\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "    return real(self, e)\n"
+        "Segmenter.__call__ = spy\n"
+        "from pipeline.cli import main\n"
+        f"main(['run', {str(src)!r}, '--out', {str(out)!r}, '--quiet'])\n")
+    p = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == -9, p.stderr[-2000:]
+    assert not (out / "results.json").exists()
+    calls = _spy_segmenter(monkeypatch)
+    r = CliRunner().invoke(cli, ["run", str(src), "--out", str(out), "--quiet"])
+    assert r.exit_code == EXIT_OK, r.output
+    assert calls == ["03.txt", "04.txt", "05.txt", "06.txt", "07.txt"]
+    monkeypatch.undo()
+    fresh = tmp_path / "fresh"
+    r = CliRunner().invoke(cli, ["run", str(src), "--out", str(fresh), "--quiet", "--no-cache"])
+    assert _essays_part(out) == _essays_part(fresh)
