@@ -80,17 +80,17 @@ class TokenList(Sequence):
 
     Behaves as a read-only ``list[Token]`` (index, slice, iterate, ``len``,
     ``==`` with a list). :class:`~pipeline.essay.Token` objects are built on
-    first access and kept until :meth:`release` (the runner releases them
-    between stages); pickling sends only the text and the offsets, so essays
-    move between processes ~10x faster and a 100k cohort fits in memory.
+    access and not kept (a pass over 1,000 tokens costs ~1 ms), so a cohort
+    stage reading every essay's tokens does not hold them all at once; pickling
+    sends only the text and the offsets, so essays move between processes
+    ~10x faster and a 100k cohort fits in memory.
     """
 
-    __slots__ = ("_text", "_offsets", "_tokens")
+    __slots__ = ("_text", "_offsets")
 
     def __init__(self, text: str, offsets: array):
         self._text = text
         self._offsets = offsets
-        self._tokens: list[Token] | None = None
 
     @classmethod
     def of(cls, text: str, tokens) -> "TokenList":
@@ -100,31 +100,36 @@ class TokenList(Sequence):
             offsets.append(t.end)
         return cls(text, offsets)
 
-    def _list(self) -> list[Token]:
-        if self._tokens is None:
-            o, text = self._offsets, self._text
-            self._tokens = [Token(o[i], o[i + 1], text[o[i]:o[i + 1]])
-                            for i in range(0, len(o), 2)]
-        return self._tokens
+    def _token(self, i: int) -> Token:
+        o = self._offsets
+        return Token(o[2 * i], o[2 * i + 1], self._text[o[2 * i]:o[2 * i + 1]])
 
     def release(self) -> None:
-        """Drop the materialised :class:`Token` objects (they are rebuilt on demand)."""
-        self._tokens = None
+        """Kept for callers of earlier versions: nothing is cached any more."""
 
     def __len__(self) -> int:
         return len(self._offsets) // 2
 
     def __getitem__(self, i):
-        return self._list()[i]
+        n = len(self)
+        if isinstance(i, slice):
+            return [self._token(k) for k in range(*i.indices(n))]
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("token index out of range")
+        return self._token(i)
 
     def __iter__(self):
-        return iter(self._list())
+        o, text, token = self._offsets, self._text, Token
+        for k in range(0, len(o), 2):
+            yield token(o[k], o[k + 1], text[o[k]:o[k + 1]])
 
     def __eq__(self, other) -> bool:
         if isinstance(other, TokenList):
             return self._offsets == other._offsets and self._text == other._text
         if isinstance(other, (list, tuple)):
-            return self._list() == list(other)
+            return list(self) == list(other)
         return NotImplemented
 
     def __repr__(self) -> str:
@@ -137,7 +142,6 @@ class TokenList(Sequence):
         self._text = state["text"]
         self._offsets = array("i")
         self._offsets.frombytes(state["offsets"])
-        self._tokens = None
 
 
 def release_tokens(essay) -> None:
@@ -176,8 +180,9 @@ class Segmenter:
         backend: ``"jieba"`` (Python jieba), ``"rjieba"`` (jieba-rs, same
             output, ~10x faster; needs the optional ``rjieba`` package) or
             ``"auto"`` (rjieba when installed).
-        compact: Store ``essay.tokens`` as a :class:`TokenList` (same tokens,
-            ~25x less memory, cheap to send to worker processes).
+        compact: Store ``essay.tokens`` as a :class:`TokenList` and
+            ``essay.char_map`` as an ``array("i")`` (same values, ~25x less
+            memory, cheap to send to worker processes).
 
     Raises:
         ConfigError: X104 for an unknown backend or rjieba requested but absent.
@@ -319,6 +324,8 @@ class Segmenter:
         essay.sentences = split_sentences(essay.text)
         try:
             if self.compact:
+                if isinstance(essay.char_map, list):  # 36 → 4 bytes a char
+                    essay.char_map = array("i", essay.char_map)
                 offsets = self._aligned_offsets(essay.text)
                 essay.tokens = (TokenList(essay.text, offsets) if offsets is not None
                                 else TokenList.of(essay.text, self.tokens(essay.text)))
