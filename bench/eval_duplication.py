@@ -415,9 +415,9 @@ def _to_text_range(char_map: list[int], rs: int, re_: int) -> tuple[int, int]:
     return (idx[0], idx[-1] + 1) if idx else (0, 0)
 
 
-def evaluate(n_per_class: int) -> dict:
+def evaluate(n_per_class: int, seed: int = 2010) -> dict:
     t0 = time.perf_counter()
-    docs, pool = build(n_per_class)
+    docs, pool = build(n_per_class, seed)
     essays, meta = [], {}
     for d in docs:
         c = clean_text(d.raw)
@@ -444,7 +444,7 @@ def evaluate(n_per_class: int) -> dict:
     res = {k: pan_measures(cases_by[k], dets_by[k]) for k in CLASSES}
     res["overall"] = pan_measures([c for k in CLASSES for c in cases_by[k]],
                                   [r for k in CLASSES for r in dets_by[k]])
-    return {"pool": pool, "n_documents": len(docs), "n_per_class": n_per_class,
+    return {"pool": pool, "n_documents": len(docs), "n_per_class": n_per_class, "seed": seed,
             "stage_seconds": round(t_stage, 2), "total_seconds": round(time.perf_counter() - t0, 2),
             "measures": res}
 
@@ -515,8 +515,10 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cases", type=int, default=20, help="suspicious documents per class")
     ap.add_argument("--throughput", type=int, default=10000, help="synthetic essays (0 = skip)")
+    ap.add_argument("--seed", type=int, default=2010, help="generator seed")
+    ap.add_argument("--out", type=Path, default=OUT, help="results file")
     args = ap.parse_args(argv)
-    out = evaluate(args.cases)
+    out = evaluate(args.cases, args.seed)
     m = out["measures"]
     print(f"pool: {out['pool']}; {out['n_documents']} documents; stage {out['stage_seconds']} s")
     print(f"{'class':<12}{'cases':>6}{'dets':>6}{'prec':>8}{'rec':>8}{'gran':>8}{'plagdet':>9}")
@@ -532,9 +534,9 @@ def main(argv=None) -> int:
               f"({tp['n_candidates']} pairs), alignment {tp['align_s']} s → candidates+alignment "
               f"{tp['cand_plus_align_essays_per_s']} essays/s; whole stage {tp['whole_stage_s']} s "
               f"({tp['whole_stage_essays_per_s']} essays/s)")
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    print(f"→ {OUT.relative_to(ROOT)}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    print(f"→ {args.out}")
     ok = m["overall"]["plagdet"] >= 0.90
     if not ok:
         print("WARNING: overall plagdet below the 0.90 target")

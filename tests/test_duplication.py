@@ -282,3 +282,25 @@ def test_span_helpers_and_thresholds():
     pm = PhraseMatcher(["高度重视", "推动高质量发展"], min_len=4)
     hits = pm.find(normalize("我们要高度重视，推动高质量发展。"))
     assert [i for _, _, i in hits] == [0, 1]
+
+
+def test_empty_cohort_and_degenerate_essays():
+    stage = DuplicationStage(policy_text=POLICY_SENT, quotes=["为政之要，首在得人"],
+                             taohua=["交出一份满意的答卷"])
+    ctx: dict = {}
+    stage.process([], ctx)
+    assert ctx == {"boilerplate": [], "clusters": [], "templates": []}
+    es = essays_of("短", "English only 2024", OWN_A)
+    stage.process(es, ctx)
+    assert all(e.matches == [] and e.copied_ratio == 0 for e in es)
+    assert all(e.extra["largest_source"] is None for e in es)
+
+
+def test_source_repeating_itself_gives_one_match_to_the_copied_region():
+    # the source states the copied passage, then repeats part of it later
+    src = OWN_B + COPIED + OWN_C + COPIED[40:100] + OWN_D
+    es = essays_of(OWN_A + COPIED, src)
+    run_stage(es)
+    m = kinds(es[0], "submission")
+    assert len(m) == 1
+    assert es[1].text[m[0].source_start:m[0].source_end] == COPIED

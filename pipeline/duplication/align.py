@@ -162,8 +162,41 @@ def _dist(x0: int, x1: int, y0: int, y1: int) -> int:
     return max(0, max(x0, y0) - min(x1, y1))
 
 
-def merge_clusters(cls: list[_Cl], merge_gap: int) -> list[_Cl]:
-    """Merge clusters close on both sides until stable."""
+def _dense(o: _Cl, c: _Cl, k: int, min_density: float) -> bool:
+    """Would the union of two clusters still be dense enough on both sides?"""
+    a0, a1, b0, b1 = min(o.a0, c.a0), max(o.a1, c.a1), min(o.b0, c.b0), max(o.b1, c.b1)
+    ca = _covered(np.r_[o.ia, c.ia], k)
+    cb = _covered(np.r_[o.jb, c.jb], k)
+    return ca >= min_density * (a1 - a0) and cb >= min_density * (b1 - b0)
+
+
+def _overlap(x0: int, x1: int, y0: int, y1: int) -> int:
+    return max(0, min(x1, y1) - max(x0, y0))
+
+
+def _parallel(o: _Cl, c: _Cl) -> bool:
+    """Two clusters mostly over the same text on one side are alternatives, not fragments
+    (the source repeats itself): never merge them."""
+    oa = _overlap(o.a0, o.a1, c.a0, c.a1)
+    ob = _overlap(o.b0, o.b1, c.b0, c.b1)
+    return (oa > 0.5 * min(o.a1 - o.a0, c.a1 - c.a0)
+            or ob > 0.5 * min(o.b1 - o.b0, c.b1 - c.b0))
+
+
+def _drop_dominated(ps: list[Passage]) -> list[Passage]:
+    """Of passages mostly over the same text of either document, keep the best covered."""
+    keep: list[Passage] = []
+    for p in sorted(ps, key=lambda p: (-p.covered, p.a_start, p.b_start)):
+        if all(_overlap(p.a_start, p.a_end, q.a_start, q.a_end) <= 0.5 * p.a_len
+               and _overlap(p.b_start, p.b_end, q.b_start, q.b_end) <= 0.5 * p.b_len
+               for q in keep):
+            keep.append(p)
+    return sorted(keep, key=lambda p: (p.a_start, p.b_start))
+
+
+def merge_clusters(cls: list[_Cl], merge_gap: int, k: int = 6,
+                   min_density: float = 0.0) -> list[_Cl]:
+    """Merge clusters close on both sides (keeping the union dense) until stable."""
     cls = sorted(cls, key=lambda c: (c.a0, c.b0))
     changed = True
     while changed and len(cls) > 1:
@@ -172,7 +205,9 @@ def merge_clusters(cls: list[_Cl], merge_gap: int) -> list[_Cl]:
         for c in cls:
             for o in out:
                 if (_dist(o.a0, o.a1, c.a0, c.a1) <= merge_gap
-                        and _dist(o.b0, o.b1, c.b0, c.b1) <= merge_gap):
+                        and _dist(o.b0, o.b1, c.b0, c.b1) <= merge_gap
+                        and not _parallel(o, c)
+                        and (min_density <= 0 or _dense(o, c, k, min_density))):
                     o.a0, o.a1 = min(o.a0, c.a0), max(o.a1, c.a1)
                     o.b0, o.b1 = min(o.b0, c.b0), max(o.b1, c.b1)
                     o.ia = np.r_[o.ia, c.ia]
@@ -203,9 +238,11 @@ def align(a: SortedHashes, b: SortedHashes, *, k: int, gap: int = 24, merge_gap:
     if len(s) == 0:
         return []
     cls = [_to_cl(c, k) for c in cluster_seeds(s, gap)]
-    # tiny clusters are noise; drop before merging so they cannot bridge passages
-    cls = [c for c in cls if c.a1 - c.a0 >= min(min_len, 2 * k) or len(c.ia) >= 3]
-    cls = merge_clusters(cls, merge_gap)
+    # tiny clusters (a repeated short phrase) are noise; drop them before merging so
+    # they cannot bridge or stretch passages
+    small = min(min_len, max(2 * k, 16))
+    cls = [c for c in cls if min(_covered(c.ia, k), _covered(c.jb, k)) >= small]
+    cls = merge_clusters(cls, merge_gap, k, min_density)
     out = []
     for c in cls:
         la, lb = c.a1 - c.a0, c.b1 - c.b0
@@ -218,4 +255,4 @@ def align(a: SortedHashes, b: SortedHashes, *, k: int, gap: int = 24, merge_gap:
             continue
         out.append(Passage(int(a.real[c.a0]), int(a.real[c.a1 - k]) + k,
                            int(b.real[c.b0]), int(b.real[c.b1 - k]) + k, cov_a))
-    return out
+    return _drop_dominated(out)

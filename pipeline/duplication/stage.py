@@ -33,11 +33,12 @@ from .classify import (BoilerplateRuns, PhraseMatcher, boilerplate_runs, df_thre
 from .clusters import build_clusters, pair_similarity, subtract_spans, union_length
 from .fingerprint import candidate_pairs, kgram_hashes, winnow
 from .index import RefDoc, load_index, read_reference_folder
-from .normalize import NormText, normalize
+from .normalize import FILLER_CHARS, NormText, normalize
 
 log = logging.getLogger(__name__)
 
-_TRAIL = "。！？；…”’）)"
+_TRAIL = "。！？；…”’）)」』"
+_LEAD = "“‘（(「『《"
 SOURCE_TEXT_MAX = 300
 
 
@@ -175,6 +176,14 @@ class DuplicationStage:
         return out
 
     def _extend(self, text: str, s: int, e: int) -> tuple[int, int]:
+        """Take in an opening bracket/quote before and filler + closing punctuation after."""
+        while s > 0 and text[s - 1] in _LEAD:
+            s -= 1
+        f = e
+        while f < len(text) and text[f] in FILLER_CHARS and f - e < 2:
+            f += 1
+        if f < len(text) and text[f] in _TRAIL:
+            e = f
         while e < len(text) and text[e] in _TRAIL:
             e += 1
         return s, e
