@@ -304,3 +304,14 @@ def test_source_repeating_itself_gives_one_match_to_the_copied_region():
     m = kinds(es[0], "submission")
     assert len(m) == 1
     assert es[1].text[m[0].source_start:m[0].source_end] == COPIED
+
+
+def test_notice_name_from_the_policy_comment_is_quote(tmp_path):
+    p = tmp_path / "policy.txt"
+    p.write_text("# 《关于改进干部考核工作的通知》要点摘录\n" + POLICY_SENT + "\n", encoding="utf-8")
+    stage = DuplicationStage.from_settings(Settings(policy=p))
+    es = essays_of(OWN_A + "学习《关于改进干部考核工作的通知》，" + OWN_B)
+    stage.process(es, {})
+    q = kinds(es[0], "quote")
+    assert len(q) == 1 and q[0].source_id == "policy"
+    assert "关于改进干部考核工作的通知" in es[0].text[q[0].start:q[0].end]

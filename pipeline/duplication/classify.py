@@ -58,6 +58,22 @@ def read_policy(path: Path | str) -> str:
     return text
 
 
+_TITLE = re.compile(r"《([^《》\n]{4,80})》")
+
+
+def policy_titles(path: Path | str) -> list[str]:
+    """Document names in 《…》 on the policy file's ``#`` comment lines (quoting them is quoting)."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    out: list[str] = []
+    for ln in lines:
+        if ln.lstrip().startswith("#"):
+            out.extend(t for t in _TITLE.findall(ln) if t not in out)
+    return out
+
+
 class PhraseMatcher:
     """Exact lookup of list phrases in normalised text (Aho–Corasick).
 

@@ -29,7 +29,8 @@ import numpy as np
 from ..essay import Essay, Match
 from .align import Passage, SortedHashes, align
 from .classify import (BoilerplateRuns, PhraseMatcher, boilerplate_runs, df_threshold,
-                       pair_kind, read_phrase_list, read_policy, span_mask, widen_to_quotation)
+                       pair_kind, policy_titles, read_phrase_list, read_policy, span_mask,
+                       widen_to_quotation)
 from .clusters import build_clusters, pair_similarity, subtract_spans, union_length
 from .fingerprint import candidate_pairs, kgram_hashes, winnow
 from .index import RefDoc, load_index, read_reference_folder
@@ -139,6 +140,9 @@ class DuplicationStage:
         policy = policy_title = None
         if settings.policy is not None:
             policy = read_policy(settings.policy)
+            titles = [t for t in policy_titles(settings.policy) if t not in policy]
+            if titles:  # the notice's own name, from the comment line, is quoted text too
+                policy += "\n" + "\n".join(f"《{t}》" for t in titles)
             policy_title = Path(settings.policy).name
         qp, tp = model_path(settings, "quotes.txt"), model_path(settings, "taohua.txt")
         quotes = read_phrase_list(qp) if qp.exists() else []
