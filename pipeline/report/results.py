@@ -27,6 +27,24 @@ def _jsonable(obj):
     return obj
 
 
+#: Settings that change how a run executes but never what it finds: left out of
+#: results.json so runs differing only in these are byte-identical.
+OPERATIONAL_SETTINGS = frozenset({"jobs", "engine", "scheduler", "cache_dir", "chunk_size",
+                                  "compact_tokens"})
+#: Path settings are recorded by file name only (no machine-specific absolute paths).
+PATH_SETTINGS = frozenset({"templates", "index", "policy"})
+
+
+def result_settings(settings) -> dict:
+    """The settings that shape the results, as recorded in results.json."""
+    out = {}
+    for k, v in settings.as_dict().items():
+        if k in OPERATIONAL_SETTINGS:
+            continue
+        out[k] = (Path(v).name if v else None) if k in PATH_SETTINGS else v
+    return out
+
+
 def results_dict(result) -> dict:
     """The whole results document as plain JSON data (deterministic order)."""
     cohort = _jsonable(result.cohort)
@@ -35,10 +53,7 @@ def results_dict(result) -> dict:
         "generator": f"xinde {__version__}",
         "input": {"n_files": result.n_files, "n_essays": len(result.essays),
                   "n_skipped": len(result.skipped)},
-        "settings": {k: v for k, v in result.settings.as_dict().items()
-                     if k not in ("templates", "index", "policy")} | {
-            k: (Path(v).name if v else None) for k, v in result.settings.as_dict().items()
-            if k in ("templates", "index", "policy")},
+        "settings": result_settings(result.settings),
         "essays": [_jsonable(e.to_dict()) for e in result.essays],
         "skipped": [s.to_dict() for s in result.skipped],
     }
