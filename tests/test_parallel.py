@@ -184,3 +184,21 @@ def test_settings_validate_engine_options():
     with pytest.raises(ConfigError, match="tokenizer"):
         Settings(tokenizer="thulac")
     assert Settings(engine="dask", scheduler="tcp://127.0.0.1:8786").engine == "dask"
+
+
+def test_fast_defaults_give_the_original_results_through_all_default_stages(tmp_path):
+    """rjieba + compact tokens + 2 processes == Python jieba + token lists + 1 process."""
+    pytest.importorskip("rjieba")
+    import json
+
+    for i, t in enumerate(make_texts(70, seed=31)):
+        (tmp_path / f"{i:03d}.txt").write_text(t, encoding="utf-8")
+    slow = run(tmp_path, Settings(tokenizer="jieba", compact_tokens=False))
+    fast = run(tmp_path, Settings(tokenizer="rjieba", compact_tokens=True, jobs=2))
+
+    def dump(r):
+        return json.dumps([[e.to_dict() for e in r.essays], r.cohort], ensure_ascii=False,
+                          sort_keys=True, default=str)
+
+    assert len(slow.essays) == 70
+    assert dump(slow) == dump(fast)
