@@ -50,6 +50,8 @@ def settings_options(f):
                      help="Skip input files larger than this."),
         click.option("--min-chars", type=int, default=50, show_default=True,
                      help="Skip essays shorter than this after cleaning."),
+        click.option("--max-chars", type=int, default=100_000, show_default=True,
+                     help="Skip essays longer than this (a mis-split file, not an essay)."),
         click.option("--seed", type=int, default=42, show_default=True,
                      help="Seed for every randomised step."),
         click.option("--n-topics", "n_topics", type=int, default=0, show_default=True,

@@ -26,6 +26,8 @@ class Settings:
         text_column, author_column, unit_column: Spreadsheet column names.
         max_mb: Files larger than this are skipped (X004).
         min_chars: Essays with fewer cleaned characters are skipped (X012).
+        max_chars: Essays with more characters are skipped (X017): a 心得体会 is a few
+            thousand characters; a 100k-character "essay" is a mis-split file.
         jobs: Worker processes for per-essay stages (1 = in process).
         seed: Seed for every randomised step (topic models, MinHash).
         lang: Report UI language, ``zh`` or ``en``.
@@ -53,6 +55,7 @@ class Settings:
     unit_column: str | None = None
     max_mb: float = 20.0
     min_chars: int = 50
+    max_chars: int = 100_000
     jobs: int = 1
     seed: int = 42
     lang: str = "zh"
@@ -74,6 +77,8 @@ class Settings:
                 setattr(self, name, Path(v))
         self._check(self.max_mb > 0, "max_mb", self.max_mb, "must be > 0")
         self._check(self.min_chars >= 1, "min_chars", self.min_chars, "must be ≥ 1")
+        self._check(self.max_chars > self.min_chars, "max_chars", self.max_chars,
+                    "must be > min_chars")
         self._check(self.jobs >= 1, "jobs", self.jobs, "must be ≥ 1")
         self._check(self.lang in ("zh", "en"), "lang", self.lang, "must be 'zh' or 'en'")
         self._check(self.n_topics >= 0, "n_topics", self.n_topics, "must be ≥ 0")

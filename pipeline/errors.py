@@ -41,6 +41,8 @@ class Errors:
             "or UTF-8 .csv.")
     X016 = ("不是普通文件 (not a regular file: a pipe, socket or device): {path}. "
             "Copy the essay into an ordinary file.")
+    X017 = ("文章过长 (essay too long to be one submission): {path} has {n} characters, limit "
+            "{max_chars}. Split the file into essays (e.g. `xinde split`), or raise --max-chars.")
 
     # configuration and usage (X1xx): raised, mapped to click errors by the CLI
     X101 = "输入路径不存在 (input not found): {path}. Give a folder or a file of essays."

@@ -119,7 +119,8 @@ class Essay:
         raw: The body as it came out of ingest/split, before cleaning.
         text: The cleaned body; all offsets refer to it.
         char_map: ``len(text) + 1`` ints, ``text[i]`` came from ``raw[char_map[i]]``
-            (the last entry is ``len(raw)``). ``None`` until cleaned.
+            (the last entry is the raw offset just past the cleaned text, ``len(raw)``
+            unless trailing noise was dropped). ``None`` until cleaned.
         source_offset: Where ``raw`` starts in the decoded input file.
         meta: Author, unit, row number and other submission metadata.
         sentences: Sentence spans over ``text``.

@@ -63,12 +63,29 @@ class MinLength:
         return essay
 
 
+class MaxLength:
+    """Stage: skip essays too long to be one submission (X017), before any costly work."""
+
+    name = "max_length"
+
+    def __init__(self, max_chars: int):
+        self.max_chars = max_chars
+
+    def __call__(self, essay: Essay) -> Essay:
+        if len(essay.raw) > self.max_chars:
+            n = sum(1 for c in essay.raw if not c.isspace())
+            if n > self.max_chars:
+                raise SkipFile("X017", path=essay.source, n=n, max_chars=self.max_chars)
+        return essay
+
+
 def default_stages(settings: Settings) -> list:
     """The standard pipeline for ``settings``, in order."""
     from .clean import Cleaner
     from .segment import Segmenter
 
     stages: list = [
+        MaxLength(settings.max_chars),
         Cleaner(),
         MinLength(settings.min_chars),
         Segmenter(model_path(settings, "jieba_userdict.txt"), hmm=settings.hmm,
@@ -193,7 +210,12 @@ def run_stages(essays: list[Essay], stages: list, context: dict | None = None,
         t0 = time.perf_counter()
         if scope == "cohort":
             stage = block[0]
-            stage.process(essays, context)
+            try:
+                stage.process(essays, context)
+            except Exception as e:  # a cohort step failing must not lose the whole run
+                log.exception("cohort stage %s failed", stage.name)
+                context.setdefault("stage_errors", []).append(
+                    {"stage": stage.name, "error": f"{type(e).__name__}: {e}"})
             for e in essays:  # tokens materialised by the stage are rebuilt on demand
                 release_tokens(e)
             timings[stage.name] = timings.get(stage.name, 0.0) + time.perf_counter() - t0

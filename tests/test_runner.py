@@ -63,3 +63,27 @@ def test_run_end_to_end_offsets_valid(tmp_path):
     e.check_offsets()
     assert e.title == "标题" and len(e.sentences) == 4
     assert e.raw[e.raw_offset(e.sentences[1].start)] == "半"
+
+
+def test_overlong_essay_is_skipped_before_costly_stages(tmp_path):
+    (tmp_path / "ok.txt").write_text(TEXT * 2, encoding="utf-8")
+    (tmp_path / "huge.txt").write_text(TEXT * 3000, encoding="utf-8")  # ~200k chars, no headings
+    res = run(tmp_path, Settings(max_chars=100_000))
+    assert [e.source for e in res.essays] == ["ok.txt"]
+    assert res.skipped[0].source == "huge.txt" and res.skipped[0].code == "X017"
+    assert "xinde split" in res.skipped[0].reason
+
+
+def test_failing_cohort_stage_is_recorded_not_fatal():
+    class Broken:
+        name = "broken"
+        scope = "cohort"
+
+        def process(self, essays, context):
+            raise ValueError("model did not converge")
+
+    essays = [Essay("E0001", "a.txt", TEXT, text=TEXT)]
+    ctx = {}
+    kept = run_stages(essays, [Broken(), CountCohort()], ctx)
+    assert kept == essays and ctx["count"] == 1
+    assert ctx["stage_errors"] == [{"stage": "broken", "error": "ValueError: model did not converge"}]
