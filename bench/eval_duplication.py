@@ -47,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 from pipeline.clean import clean_text  # noqa: E402
 from pipeline.duplication import DuplicationStage  # noqa: E402
 from pipeline.duplication.classify import read_phrase_list, read_policy  # noqa: E402
+from pipeline.duplication.clusters import union_length  # noqa: E402
 from pipeline.essay import Essay  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "corpora"
@@ -361,16 +362,7 @@ def _ov(a0, a1, b0, b1) -> tuple[int, int] | None:
     return (s, e) if e > s else None
 
 
-def _ulen(spans) -> int:
-    total, cs, ce = 0, None, None
-    for s, e in sorted(spans):
-        if ce is None or s > ce:
-            if ce is not None:
-                total += ce - cs
-            cs, ce = s, e
-        else:
-            ce = max(ce, e)
-    return total + (ce - cs if ce is not None else 0)
+_ulen = union_length  # PAN's |∪ spans|: the same union the clusters use
 
 
 def pan_measures(cases: list[tuple], dets: list[tuple]) -> dict:
