@@ -4,7 +4,9 @@ Exit codes:
     0  every input file produced essays;
     3  the run finished and wrote its outputs, but some files/rows were skipped;
     2  usage error (bad option, missing input path, invalid profile);
-    1  the run failed (nothing trustworthy was written).
+    1  the run failed: either nothing was written, or a cohort stage (duplication,
+       topics) failed and the outputs were written without it, with the error in
+       results.json → stage_errors.
 """
 from __future__ import annotations
 
@@ -134,6 +136,12 @@ def run(path, out, lang, jobs, engine, scheduler, cache_dir, no_cache, tokenizer
                    f"→ {out / 'index.html'}", err=True)
         for s in result.skipped:
             click.echo(f"  skipped {s.source}: {s.reason}", err=True)
+    errors = result.cohort.get("stage_errors") or []
+    for err in errors:
+        click.echo(f"error: stage {err['stage']} failed ({err['error']}); its results are "
+                   f"missing from {out}", err=True)
+    if errors:
+        sys.exit(EXIT_FAILED)
     sys.exit(EXIT_SKIPPED if result.skipped else EXIT_OK)
 
 

@@ -534,7 +534,11 @@ def test_exit_code_failed_when_a_cohort_stage_crashes(tmp_path, monkeypatch):
     (src / "a.txt").write_text(essay(1), encoding="utf-8")
     r = CliRunner().invoke(cli, ["run", str(src), "--out", str(tmp_path / "o"), "--quiet"])
     assert r.exit_code == EXIT_FAILED
-    assert not (tmp_path / "o" / "results.json").exists()
+    assert "broken_cohort" in r.output
+    # what the per-essay stages computed is kept, and the failure is on record
+    d = json.loads((tmp_path / "o" / "results.json").read_text(encoding="utf-8"))
+    assert len(d["essays"]) == 1
+    assert d["stage_errors"] == [{"stage": "broken_cohort", "error": "RuntimeError: cohort stage bug"}]
 
 
 # -- the 50 MB file ----------------------------------------------------------------------
