@@ -5,7 +5,8 @@ Steps (each measurement in a fresh process):
 1. build cohorts of ``--sizes`` essays (~1,500 chars, ~5% planted copies) from
    ``../shared/corpora`` under ``/tmp/xinde-bench`` (skips cleanly if absent);
 2. end to end (``bench_e2e.py``): per stage and total seconds, essays/s,
-   chars/s, peak RSS (main and largest worker), ``--repeat`` runs → medians;
+   chars/s, peak RSS (main and largest worker), ``--repeat`` runs → medians
+   (sizes ≥ ``--once-from`` run once);
    growth with N (the exponent ``b`` in t ∝ Nᵇ between consecutive sizes:
    near-linear is b ≈ 1);
 3. incremental: a cached run of the smallest cohort, then the same + 10 new
@@ -15,7 +16,7 @@ Steps (each measurement in a fresh process):
 
 Writes ``bench/results/bench_*.json`` and prints a markdown table.
 
-    python bench/run_bench.py [--sizes 1000,10000] [--jobs 2] [--repeat 1] [--skip check,segment]
+    python bench/run_bench.py [--sizes 1000,10000] [--jobs 2] [--repeat 3] [--skip check,segment]
 
 100k is opt-in (``--sizes 1000,10000,100000``): about 20–30 min on a 2-core machine.
 """
@@ -74,7 +75,8 @@ def _write(name: str, data: dict) -> Path:
     return p
 
 
-def bench_e2e(sizes: list[int], jobs: int, repeat: int, tokenizer: str) -> dict:
+def bench_e2e(sizes: list[int], jobs: int, repeat: int, tokenizer: str,
+              once_from: int = 10000) -> dict:
     from bench_cohort import build_cohort
 
     rows = []
@@ -84,9 +86,10 @@ def bench_e2e(sizes: list[int], jobs: int, repeat: int, tokenizer: str) -> dict:
         print(f"cohort {n}: {cohort} ({time.perf_counter() - t0:.0f} s to build/find)",
               file=sys.stderr)
         runs = []
-        for r in range(repeat):
+        n_runs = 1 if n >= once_from else repeat
+        for r in range(n_runs):
             load = _load()
-            print(f"  run {r + 1}/{repeat} n={n} jobs={jobs} load={load}", file=sys.stderr)
+            print(f"  run {r + 1}/{n_runs} n={n} jobs={jobs} load={load}", file=sys.stderr)
             res = _json_run(["bench/bench_e2e.py", str(cohort / "essays"), "--jobs", str(jobs),
                              "--tokenizer", tokenizer])
             if res is None:
@@ -181,7 +184,9 @@ def main(argv=None) -> int:
     ap.add_argument("--sizes", default="1000,10000",
                     help="comma-separated cohort sizes (100000 is opt-in)")
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--repeat", type=int, default=1, help="end-to-end runs per size (median)")
+    ap.add_argument("--repeat", type=int, default=3, help="end-to-end runs per size (median)")
+    ap.add_argument("--once-from", type=int, default=10000,
+                    help="sizes from this one up are run once (a 10k run takes minutes)")
     ap.add_argument("--tokenizer", default="auto")
     ap.add_argument("--skip", default="", help="comma list of: e2e,incremental,segment,check")
     a = ap.parse_args(argv)
@@ -193,7 +198,7 @@ def main(argv=None) -> int:
               "from ../shared/corpora).")
         return 0
     sizes = [int(s) for s in a.sizes.split(",") if s.strip()]
-    e2e = bench_e2e(sizes, a.jobs, a.repeat, a.tokenizer) if "e2e" not in skip else {"rows": []}
+    e2e = bench_e2e(sizes, a.jobs, a.repeat, a.tokenizer, a.once_from) if "e2e" not in skip else {"rows": []}
     inc = bench_incremental(min(sizes), a.jobs) if "incremental" not in skip else None
     seg = None
     if "segment" not in skip:
