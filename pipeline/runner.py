@@ -304,7 +304,10 @@ def run(path: Path | str, settings: Settings | None = None, stages: list | None 
     if settings.cache_dir is not None:
         from .cache import RunCache
 
-        cache = RunCache(settings.cache_dir)
+        try:
+            cache = RunCache(settings.cache_dir)
+        except XindeError as e:  # the cache only saves time: never fail a run over it
+            log.warning("run cache disabled: %s", e)
     try:
         essays = run_stages(essays, stages, context, timings, skipped, engine=engine,
                             cache=cache, settings=settings)

@@ -177,3 +177,12 @@ def test_unusable_cache_folder_is_a_config_error(tmp_path):
         Settings(cache_dir=f)
     with pytest.raises(ConfigError, match="cache"):
         RunCache(f / "sub")
+
+
+def test_unusable_cache_folder_does_not_fail_the_run(tmp_path, segmenter_c):
+    write(tmp_path / "in", make_texts(2, seed=6))
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    r = run(tmp_path / "in", Settings(cache_dir=blocker / "cache"),
+            stages=stages_for(segmenter_c))
+    assert len(r.essays) == 2
