@@ -201,6 +201,8 @@ def main(argv=None) -> int:
     e2e = bench_e2e(sizes, a.jobs, a.repeat, a.tokenizer, a.once_from) if "e2e" not in skip else {"rows": []}
     inc = bench_incremental(min(sizes), a.jobs) if "incremental" not in skip else None
     seg = None
+    if "segment" in skip and (RESULTS / "bench_segment.json").exists():  # last measured
+        seg = json.loads((RESULTS / "bench_segment.json").read_text(encoding="utf-8"))
     if "segment" not in skip:
         seg = _json_run(["bench/bench_segment.py"])
         if seg:
