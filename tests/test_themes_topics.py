@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pipeline.themes.profile import load_profile
@@ -136,3 +137,63 @@ def test_auto_k_is_bounded(segmenter):
     tm = TopicModeler()
     assert tm.choose_k(20) == 4 and tm.choose_k(10000) == 10
     assert 2 <= tm.choose_k(12) <= 4
+
+
+@pytest.fixture(scope="module")
+def big_cohort(segmenter):
+    from tests.conftest import make_essay
+
+    return [segmenter(make_essay(t, id=f"B{i + 1:04d}")) for i, t in enumerate(_essay_texts(30))]
+
+
+def test_sample_is_spread_evenly_and_seeded():
+    tm = TopicModeler(seed=3)
+    essay_of = np.repeat(np.arange(30), 4)  # 30 essays × 4 units
+    pick = tm.sample_units(essay_of, 50)
+    assert len(pick) == 50 and list(pick) == sorted(set(pick.tolist()))
+    per_essay = np.bincount(essay_of[pick], minlength=30)
+    assert per_essay.min() == 1 and per_essay.max() == 2  # every essay, none twice before all once
+    assert list(TopicModeler(seed=3).sample_units(essay_of, 50)) == list(pick)
+    assert list(TopicModeler(seed=4).sample_units(essay_of, 50)) != list(pick)
+    assert list(tm.sample_units(essay_of, 500)) == list(range(120))
+
+
+@pytest.mark.parametrize("method", ["nmf", "lda"])
+def test_above_the_cap_fits_a_sample_and_transforms_all(big_cohort, segmenter, method):
+    n_units = len(_model(segmenter).units(big_cohort))
+    assert n_units > 50
+    runs = []
+    for _ in range(2):
+        essays = copy.deepcopy(big_cohort)
+        ctx: dict = {}
+        _model(segmenter, method=method, n_topics=3, max_fit_units=50, chunk_units=17).process(
+            essays, ctx)
+        runs.append((ctx["topics"], [e.topics for e in essays]))
+    assert runs[0] == runs[1]  # deterministic
+    topics, mixes = runs[0]
+    assert "skipped" not in topics and topics["fit_units"] == 50 and topics["n_topics"] == 3
+    for mix in mixes:  # every essay gets a mix, also those whose units were not sampled
+        assert mix and abs(sum(x["weight"] for x in mix) - 1) < 0.1
+    by_id = {e.id: e for e in big_cohort}
+    for tp in topics["topics"]:
+        assert len(tp["top_words"]) >= 5 and tp["examples"]
+        for ex in tp["examples"]:
+            assert 0 <= ex["start"] < ex["end"] <= len(by_id[ex["essay_id"]].text)
+
+
+def test_at_the_cap_the_whole_cohort_is_fitted(big_cohort, segmenter):
+    n_units = len(_model(segmenter).units(big_cohort))
+    runs = []
+    for cap in (n_units, 20000):
+        essays = copy.deepcopy(big_cohort)
+        ctx: dict = {}
+        _model(segmenter, n_topics=3, max_fit_units=cap).process(essays, ctx)
+        runs.append((ctx["topics"], [e.topics for e in essays]))
+    assert runs[0] == runs[1] and "fit_units" not in runs[0][0]
+
+
+def test_cap_arguments_are_validated():
+    with pytest.raises(ValueError, match="max_fit_units"):
+        TopicModeler(max_fit_units=5)
+    with pytest.raises(ValueError, match="chunk_units"):
+        TopicModeler(chunk_units=0)

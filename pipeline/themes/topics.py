@@ -20,7 +20,16 @@ Two models (``method``):
 * ``"lda"`` — gensim ``LdaModel`` on the weighted bag of words, with the profile
   seeding done through the ``eta`` prior.
 
-Both are deterministic for a given ``seed``. The outputs follow the results
+Both are deterministic for a given ``seed``.
+
+Scale: a cohort with more than ``max_fit_units`` units is not modelled whole.
+The word factors (document frequencies) are counted over every essay in one
+streaming pass, the vocabulary and the model are fitted on a seeded sample of
+``max_fit_units`` units spread evenly over the essays, and all units are then
+only *transformed*, ``chunk_units`` at a time, their words re-read from
+``essay.tokens`` per chunk — memory stays bounded and the cost beyond the cap
+is one cheap pass per unit. At or below the cap the whole cohort is fitted and
+transformed at once, as before. The outputs follow the results
 contract: ``context["topics"] = {"method", "n_topics", "topics": [{"id",
 "label", "top_words", "examples"}]}`` and ``essay.topics = [{"topic",
 "weight"}]`` (the essay's mix, weights summing to ~1, largest first).
@@ -32,7 +41,11 @@ import logging
 import math
 import re
 import warnings
+from array import array
+from bisect import bisect_left, bisect_right
+from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +70,15 @@ def read_wordlist(path: Path | None) -> set[str]:
         line = line.split("#", 1)[0]
         out.update(w for w in line.split() if w)
     return out
+
+
+@lru_cache(maxsize=65536)
+def _repeat_sum(f: float, n: int) -> float:
+    """``f`` added ``n`` times in sequence (bit-identical to counting word by word)."""
+    s = 0.0
+    for _ in range(n):
+        s += f
+    return s
 
 
 @dataclass
@@ -86,6 +108,10 @@ class TopicModeler:
         n_top_words: Top words reported per topic.
         n_examples: Typical sentences reported per topic.
         segmenter: Used only when essays carry no tokens.
+        max_fit_units: Cohorts with more units than this fit the model on a seeded
+            sample of this many units (spread evenly over the essays) and only
+            transform the rest; at or below it the whole cohort is fitted.
+        chunk_units: Units transformed at a time above the cap (bounds memory).
     """
 
     name = "topics"
@@ -95,7 +121,8 @@ class TopicModeler:
                  seed: int = 42, stopwords: Path | None = None, taohua: Path | None = None,
                  profile: Profile | None = None, init: str = "profile",
                  boilerplate_df: float = 0.5, min_factor: float = 0.15, min_essays: int = 2,
-                 n_top_words: int = 10, n_examples: int = 5, segmenter=None):
+                 n_top_words: int = 10, n_examples: int = 5, segmenter=None,
+                 max_fit_units: int = 20000, chunk_units: int = 5000):
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
         if unit not in UNITS:
@@ -110,6 +137,10 @@ class TopicModeler:
             raise ValueError(f"min_factor must be in [0, 1], got {min_factor!r}")
         if min_essays < 1 or n_top_words < 1 or n_examples < 0:
             raise ValueError("min_essays and n_top_words must be ≥ 1, n_examples ≥ 0")
+        if not isinstance(max_fit_units, int) or max_fit_units < 10:
+            raise ValueError(f"max_fit_units must be an int ≥ 10, got {max_fit_units!r}")
+        if not isinstance(chunk_units, int) or chunk_units < 1:
+            raise ValueError(f"chunk_units must be an int ≥ 1, got {chunk_units!r}")
         if profile is not None and not isinstance(profile, Profile):
             raise TypeError(f"profile must be a Profile, got {type(profile).__name__}")
         self.method, self.n_topics, self.unit, self.seed = method, n_topics, unit, seed
@@ -119,6 +150,8 @@ class TopicModeler:
         self.boilerplate_df, self.min_factor, self.min_essays = boilerplate_df, min_factor, min_essays
         self.n_top_words, self.n_examples = n_top_words, n_examples
         self.segmenter = segmenter
+        self.max_fit_units, self.chunk_units = max_fit_units, chunk_units
+        self._keep: dict[str, bool] = {}  # keep_word() memo: one regex per distinct word
 
     # -- units and words -----------------------------------------------------
     def _unit_spans(self, essay: Essay) -> list[Span]:
@@ -138,37 +171,110 @@ class TopicModeler:
         return out
 
     def keep_word(self, w: str) -> bool:
-        return len(w) >= 2 and bool(_WORD.match(w)) and w not in self.stopwords
+        k = self._keep.get(w)
+        if k is None:
+            k = self._keep[w] = (len(w) >= 2 and bool(_WORD.match(w))
+                                 and w not in self.stopwords)
+        return k
 
-    def _words(self, essay: Essay, span: Span, tok_iter) -> list[str]:
-        if essay.tokens:
-            return [t.text for t in tok_iter(span) if self.keep_word(t.text)]
-        if self.segmenter is None:
-            from ..segment import Segmenter
-            self.segmenter = Segmenter()
-        return [w for w in self.segmenter.cut(essay.text[span.start:span.end]) if self.keep_word(w)]
+    def _span_words(self, essay: Essay, spans: list[Span]) -> list[list[str]]:
+        """Kept words of each span of one essay (tokens overlapping the span).
+
+        Reads the token offsets directly (no :class:`Token` per word) and finds
+        each span's tokens by bisection; ``spans`` must be sorted.
+        """
+        keep = self.keep_word
+        toks = essay.tokens
+        if not toks:
+            if self.segmenter is None:
+                from ..segment import Segmenter
+                self.segmenter = Segmenter()
+            return [[w for w in self.segmenter.cut(essay.text[sp.start:sp.end]) if keep(w)]
+                    for sp in spans]
+        text = essay.text
+        offsets = getattr(toks, "_offsets", None)  # a compact TokenList: (start, end) pairs
+        if offsets is not None:
+            starts, ends = offsets[0::2], offsets[1::2]
+        else:
+            starts, ends = [t.start for t in toks], [t.end for t in toks]
+        get = self._keep.get  # inlined memo lookup: this loop runs once per token
+        out = []
+        for sp in spans:
+            a, b = bisect_right(ends, sp.start), bisect_left(starts, sp.end)
+            ws = [text[s:e] for s, e in zip(starts[a:b], ends[a:b])]
+            out.append([w for w in ws if (keep(w) if (k := get(w)) is None else k)])
+        return out
 
     def units(self, essays: list[Essay]) -> list[Unit]:
         """Paragraph/sentence units with their kept words (empty ones dropped)."""
         out: list[Unit] = []
         for i, e in enumerate(essays):
-            toks = e.tokens
-            j = 0
-
-            def tok_iter(span, _t=toks):
-                nonlocal j
-                while j < len(_t) and _t[j].end <= span.start:
-                    j += 1
-                k = j
-                while k < len(_t) and _t[k].start < span.end:
-                    yield _t[k]
-                    k += 1
-
-            for sp in self._unit_spans(e):
-                words = self._words(e, sp, tok_iter)
+            spans = self._unit_spans(e)
+            for sp, words in zip(spans, self._span_words(e, spans)):
                 if len(words) >= 2:
                     out.append(Unit(i, sp, words))
         return out
+
+    def _scan(self, essays: list[Essay]):
+        """One streaming pass: every unit's place and size, and document frequencies.
+
+        Returns ``(words, where, df)``: ``where`` = int arrays (essay, start, end,
+        n_words) of the kept units; ``words`` their word lists while the cohort has
+        at most ``max_fit_units`` units, else ``None`` (not kept, to bound memory);
+        ``df`` = word → number of essays using it.
+        """
+        where = tuple(array("i") for _ in range(4))
+        words: list[list[str]] | None = []
+        df: dict[str, int] = {}
+        for i, e in enumerate(essays):
+            spans = self._unit_spans(e)
+            seen: set[str] = set()
+            for sp, ws in zip(spans, self._span_words(e, spans)):
+                if len(ws) < 2:
+                    continue
+                for col, v in zip(where, (i, sp.start, sp.end, len(ws))):
+                    col.append(v)
+                seen.update(ws)
+                if words is not None:
+                    words.append(ws)
+                    if len(words) > self.max_fit_units:
+                        words = None
+            for w in seen:
+                df[w] = df.get(w, 0) + 1
+        return words, tuple(np.frombuffer(c, dtype=np.int32) if len(c) else
+                            np.zeros(0, dtype=np.int32) for c in where), df
+
+    def _materialise(self, essays: list[Essay], where, idx) -> list[Unit]:
+        """Units ``idx`` (sorted) of a :meth:`_scan` with their words re-read."""
+        E, S, T, _ = where
+        out: list[Unit] = []
+        idx = list(idx)
+        a = 0
+        while a < len(idx):
+            ei = int(E[idx[a]])
+            b = a
+            while b < len(idx) and E[idx[b]] == ei:
+                b += 1
+            spans = [Span(int(S[j]), int(T[j])) for j in idx[a:b]]
+            out += [Unit(ei, sp, ws) for sp, ws in zip(spans, self._span_words(essays[ei], spans))]
+            a = b
+        return out
+
+    def sample_units(self, essay_of: np.ndarray, n: int) -> np.ndarray:
+        """Sorted indices of ``n`` units spread evenly over the essays (seeded).
+
+        Each essay's units get a random rank; units are taken by rank (every
+        essay's first pick before any essay's second …), ties in random order.
+        """
+        m = len(essay_of)
+        if n >= m:
+            return np.arange(m)
+        rng = np.random.default_rng(self.seed)
+        order = np.lexsort((rng.random(m), essay_of))
+        first = np.r_[0, np.flatnonzero(np.diff(essay_of[order])) + 1]
+        rank = np.empty(m, dtype=np.int64)
+        rank[order] = np.arange(m) - np.repeat(first, np.diff(np.r_[first, m]))
+        return np.sort(np.lexsort((rng.random(m), rank))[:n])
 
     # -- weighting -----------------------------------------------------------
     def word_factors(self, units: list[Unit], n_essays: int) -> dict[str, float]:
@@ -177,11 +283,14 @@ class TopicModeler:
         for u in units:
             for w in u.words:
                 df.setdefault(w, set()).add(u.essay)
+        return self._factors({w: len(v) for w, v in df.items()}, n_essays)
+
+    def _factors(self, df: dict[str, int], n_essays: int) -> dict[str, float]:
         out: dict[str, float] = {}
         for w in sorted(df):
             f = 1.0
             if n_essays >= 5:
-                r = len(df[w]) / n_essays
+                r = df[w] / n_essays
                 if r > self.boilerplate_df:
                     f = max(self.min_factor, (1 - r) / (1 - self.boilerplate_df))
             if w in self.taohua:
@@ -198,13 +307,22 @@ class TopicModeler:
         return max(2, min(k, n_units // 5))
 
     # -- fitting -------------------------------------------------------------
-    def fit(self, units: list[Unit], n_essays: int) -> "TopicModeler":
-        """Fit the model on ``units``; sets ``vocabulary_``, ``components_``, ``seeded_``."""
-        self.factors_ = self.word_factors(units, n_essays)
+    def fit(self, units: list[Unit], n_essays: int, factors: dict[str, float] | None = None,
+            n_units: int | None = None) -> "TopicModeler":
+        """Fit the model on ``units``; sets ``vocabulary_``, ``components_``, ``seeded_``.
+
+        Args:
+            units: The units to fit on (the cohort, or a sample of it).
+            n_essays: Essays in the cohort.
+            factors: Word factors counted over the whole cohort; default: from ``units``.
+            n_units: Units in the whole cohort (chooses ``k``); default ``len(units)``.
+        """
+        self.__dict__.pop("tfidf_", None)  # a refit learns its own idf
+        self.factors_ = self.word_factors(units, n_essays) if factors is None else factors
         vocab = sorted({w for u in units for w in u.words})
         self.vocabulary_ = vocab
         self.index_ = {w: i for i, w in enumerate(vocab)}
-        self.k_ = self.choose_k(len(units))
+        self.k_ = self.choose_k(len(units) if n_units is None else n_units)
         X = self._counts([u.words for u in units])
         self.theme_words_ = self._theme_words() if self.profile is not None else {}
         seeds = self._seed_rows() if (self.profile is not None and self.init == "profile") else []
@@ -219,17 +337,14 @@ class TopicModeler:
     def _counts(self, docs: list[list[str]]):
         from scipy.sparse import csr_matrix
 
+        index, factors = self.index_, self.factors_
         rows, cols, vals = [], [], []
         for r, words in enumerate(docs):
-            c: dict[int, float] = {}
-            for w in words:
-                i = self.index_.get(w)
-                if i is not None:
-                    c[i] = c.get(i, 0.0) + self.factors_.get(w, 1.0)
-            for i in sorted(c):
-                rows.append(r)
-                cols.append(i)
-                vals.append(c[i])
+            c = sorted((index[w], n, factors.get(w, 1.0))
+                       for w, n in Counter(words).items() if w in index)
+            rows += [r] * len(c)
+            cols += [i for i, _, _ in c]
+            vals += [float(n) if f == 1.0 else _repeat_sum(f, n) for _, n, f in c]
         return csr_matrix((vals, (rows, cols)), shape=(len(docs), len(self.index_)))
 
     def _theme_words(self) -> dict[str, dict[str, float]]:
@@ -339,9 +454,10 @@ class TopicModeler:
         return np.divide(M, s, out=np.zeros_like(M), where=s > 0)
 
     def top_words(self, topic: int, n: int | None = None) -> list[str]:
-        row = self.components_[topic]
-        order = sorted(range(len(row)), key=lambda i: (-row[i], self.vocabulary_[i]))
-        return [self.vocabulary_[i] for i in order[: n or self.n_top_words] if row[i] > 0]
+        row = np.asarray(self.components_[topic])
+        # vocabulary_ is sorted, so index order is word order: ties break by word
+        order = np.argsort(-row, kind="stable")[: n or self.n_top_words]
+        return [self.vocabulary_[i] for i in order if row[i] > 0]
 
     def _label(self, topic: int) -> tuple[str, str | None]:
         """Chinese label: the profile theme its top words match (if any) and the top words."""
@@ -375,25 +491,46 @@ class TopicModeler:
                               f"least {self.min_essays} essays; skipped)")
             return
         try:
-            units = self.units(essays)
-            if len(units) < 10:
-                out["skipped"] = (f"文本过少 ({len(units)} 个段落/句子)，未做主题发现 (too little "
+            words, where, df = self._scan(essays)
+            n_units = len(where[0])
+            if n_units < 10:
+                out["skipped"] = (f"文本过少 ({n_units} 个段落/句子)，未做主题发现 (too little "
                                   "text for topic discovery; skipped)")
                 return
-            self.fit(units, len(essays))
-            self._fill(essays, units, out)
+            factors = self._factors(df, len(essays))
+            del df
+            if words is not None:  # at or below the cap: fit and transform the whole cohort
+                E, S, T, _ = where
+                units = [Unit(int(E[j]), Span(int(S[j]), int(T[j])), ws)
+                         for j, ws in enumerate(words)]
+                del words
+                self.fit(units, len(essays), factors=factors)
+                U = self.transform([u.words for u in units])
+                del units
+            else:  # above: fit on an even, seeded sample; transform everything in chunks
+                pick = self.sample_units(where[0], self.max_fit_units)
+                self.fit(self._materialise(essays, where, pick), len(essays),
+                         factors=factors, n_units=n_units)
+                U = np.zeros((n_units, self.k_))
+                for a in range(0, n_units, self.chunk_units):
+                    b = min(a + self.chunk_units, n_units)
+                    chunk = self._materialise(essays, where, range(a, b))
+                    U[a:b] = self.transform([u.words for u in chunk])
+                out["fit_units"] = int(len(pick))
+            self._fill(essays, where, U, out)
         except Exception as e:  # a cohort model must never lose the run's other results
             log.exception("topic modelling failed")
             out.update(n_topics=0, topics=[],
                        skipped=f"主题发现失败 (topic modelling failed): {type(e).__name__}: {e}")
 
-    def _fill(self, essays: list[Essay], units: list[Unit], out: dict) -> None:
+    def _fill(self, essays: list[Essay], where, U: np.ndarray, out: dict) -> None:
         k = self.k_
-        U = self.transform([u.words for u in units])
-        # each essay's mix: unit mixes weighted by unit length
+        E, _, _, N = where
+        # each essay's mix: unit mixes weighted by unit length (rows added in unit order)
         mix = np.zeros((len(essays), k))
-        for u, row in zip(units, U):
-            mix[u.essay] += row * len(u.words)
+        W = U * N[:, None].astype(np.float64)
+        for j, ei in enumerate(E.tolist()):
+            mix[ei] += W[j]
         for i, e in enumerate(essays):
             s = mix[i].sum()
             m = mix[i] / s if s > 0 else mix[i]
@@ -403,7 +540,7 @@ class TopicModeler:
         for t in range(k):
             label, theme_id = self._label(t)
             d = {"id": t, "label": label, "top_words": self.top_words(t),
-                 "examples": self._examples(essays, units, U, t),
+                 "examples": self._examples(essays, where, U, t),
                  "share": round(float(mix[:, t].sum() / max(mix.sum(), 1e-9)), 4)}
             if theme_id:
                 d["theme"] = theme_id
@@ -412,27 +549,26 @@ class TopicModeler:
         if self.seeded_:
             out["seeded_from_profile"] = list(self.seeded_)
 
-    def _examples(self, essays, units, U, t: int) -> list[dict]:
+    def _examples(self, essays, where, U, t: int) -> list[dict]:
         """Most typical sentences of topic ``t``: from its strongest units, ≤1 per essay."""
         from ..segment import split_sentences
 
-        order = sorted(range(len(units)), key=lambda i: (-U[i, t], i))[: 5 * max(self.n_examples, 1)]
+        E, S, T, _ = where
+        order = np.argsort(-U[:, t], kind="stable")[: 5 * max(self.n_examples, 1)]  # ties: unit order
         cands: list[tuple[int, Span, list[str]]] = []
-        for i in order:
+        for i in order.tolist():
             if U[i, t] <= 0:
                 break
-            u = units[i]
-            e = essays[u.essay]
+            ei, span = int(E[i]), Span(int(S[i]), int(T[i]))
+            e = essays[ei]
             if self.unit == "sentence":
-                cands.append((u.essay, u.span, u.words))
+                cands.append((ei, span, self._span_words(e, [span])[0]))
                 continue
-            for s in split_sentences(e.text[u.span.start:u.span.end]):
-                sp = Span(u.span.start + s.start, u.span.start + s.end)
-                words = [w for w in (self.segmenter.cut(e.text[sp.start:sp.end])
-                                     if self.segmenter is not None and not e.tokens
-                                     else [tk.text for tk in e.tokens_in(sp)]) if self.keep_word(w)]
+            sents = [Span(span.start + s.start, span.start + s.end)
+                     for s in split_sentences(e.text[span.start:span.end])]
+            for sp, words in zip(sents, self._span_words(e, sents)):
                 if len(words) >= 3:
-                    cands.append((u.essay, sp, words))
+                    cands.append((ei, sp, words))
         if not cands:
             return []
         docs = [c[2] for c in cands]
