@@ -198,9 +198,11 @@ def split(file, out):
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True,
               help="Index file to write (load it with `run/check --index FILE`).")
-def index_cmd(path, out):
+@click.option("--update", is_flag=True,
+              help="Add PATH's essays that FILE does not hold yet to the existing FILE.")
+def index_cmd(path, out, update):
     """Build a reference index of the template essays (范文) under PATH."""
-    from .duplication.index import read_reference_folder, save_index
+    from .duplication.index import read_reference_folder, save_index, update_index
 
     if not path.exists():
         raise UsageError(f"[X101] 输入路径不存在 (input not found): {path}. "
@@ -208,6 +210,10 @@ def index_cmd(path, out):
     settings = _settings()
     try:
         docs = read_reference_folder(path, settings)
+        if update and out.exists():
+            n = update_index(out, docs)
+            click.echo(f"{n} new of {len(docs)} template essays added → {out}", err=True)
+            return
         save_index(docs, out)
     except XindeError as e:
         raise UsageError(str(e)) from None

@@ -33,7 +33,7 @@ from .classify import (BoilerplateRuns, PhraseMatcher, boilerplate_runs, df_thre
                        widen_to_quotation)
 from .clusters import build_clusters, pair_similarity, subtract_spans, union_length
 from .fingerprint import candidate_pairs, kgram_hashes, winnow
-from .index import RefDoc, load_index, read_reference_folder
+from .index import RefDoc, ReferenceIndex, TemplateLibrary, read_reference_folder
 from .normalize import FILLER_CHARS, NormText, normalize
 
 log = logging.getLogger(__name__)
@@ -105,10 +105,13 @@ class DuplicationStage:
             raise ValueError(f"df_ratio must be in (0, 1], got {df_ratio}")
         if min_len < k:
             raise ValueError(f"min_len ({min_len}) must be ≥ k ({k})")
-        self.templates = list(templates)
-        ids = [t.id for t in self.templates]
-        if len(set(ids)) != len(ids):
-            raise ValueError("template ids must be unique")
+        if isinstance(templates, TemplateLibrary):
+            self.templates = templates  # ids T0001 … by position, texts decoded on demand
+        else:
+            self.templates = list(templates)
+            ids = [t.id for t in self.templates]
+            if len(set(ids)) != len(ids):
+                raise ValueError("template ids must be unique")
         self.policy_text = policy_text
         self.policy_title = policy_title
         self.k, self.window, self.min_shared, self.cand_max_df = k, window, min_shared, cand_max_df
@@ -131,12 +134,10 @@ class DuplicationStage:
         """Build from run :class:`~pipeline.config.Settings` (templates, index, policy, models)."""
         from ..config import model_path
 
-        refs: list[RefDoc] = []
-        if settings.index is not None:
-            refs.extend(load_index(settings.index))
-        if settings.templates is not None:
-            refs.extend(read_reference_folder(settings.templates, settings))
-        refs = [RefDoc(f"T{i:04d}", r.title, r.source, r.text) for i, r in enumerate(refs, 1)]
+        index = ReferenceIndex(settings.index) if settings.index is not None else None
+        extra = (read_reference_folder(settings.templates, settings)
+                 if settings.templates is not None else [])
+        refs = TemplateLibrary(index, extra)
         policy = policy_title = None
         if settings.policy is not None:
             policy = read_policy(settings.policy)
@@ -199,10 +200,21 @@ class DuplicationStage:
         for e in essays:
             n = normalize(e.text)
             docs.append(_Doc(e.id, e.title, e.text, 0, n, kgram_hashes(n.text, k)))
-        for t in self.templates:
-            n = normalize(t.text, t2s=True)
-            docs.append(_Doc(t.id, t.title, t.text, 1, n, kgram_hashes(n.text, k)))
         n_essays = len(essays)
+        lib_cands = None
+        if isinstance(self.templates, TemplateLibrary):
+            # only library documents sharing fingerprints with the essays are decoded; one
+            # fewer than min_shared is asked for: stored fingerprints are winnowed unmasked
+            lib_cands = self.templates.candidates(
+                [d.hashes for d in docs], k, self.cand_max_df, max(1, self.min_shared - 1))
+            positions = lib_cands.positions
+            refs = [self.templates[i] for i in positions]
+            norms = [self.templates.normalize(i) for i in positions]
+        else:
+            refs = self.templates
+            norms = [normalize(t.text, t2s=True) for t in refs]
+        for t, n in zip(refs, norms):
+            docs.append(_Doc(t.id, t.title, t.text, 1, n, kgram_hashes(n.text, k)))
         by_essay: dict[str, list[Match]] = {e.id: [] for e in essays}
 
         # 1. quotations
@@ -251,6 +263,8 @@ class DuplicationStage:
 
         # 3. candidates (pure function over fingerprints)
         fps = [winnow(d.hashes, self.window, d.mask) for d in docs]
+        if lib_cands is not None:  # library documents not decoded count for cand_max_df too
+            fps = lib_cands.drop_frequent(fps, self.cand_max_df)
         groups = [d.group for d in docs]
         cands = candidate_pairs(fps, min_shared=self.min_shared, max_df=self.cand_max_df,
                                 groups=groups)
@@ -319,7 +333,9 @@ class DuplicationStage:
             else:
                 e.extra["largest_source"] = None
         context["clusters"] = build_clusters(pair_sims, self.cluster_threshold)
-        context["templates"] = [t.to_context() for t in self.templates]
+        context["templates"] = (self.templates.contexts()
+                                if isinstance(self.templates, TemplateLibrary)
+                                else [t.to_context() for t in self.templates])
 
 
 def _document_frequency(entries: dict[str, dict], texts: list[str]) -> None:
