@@ -17,8 +17,8 @@ precomputed, so opening it is O(1) in the library size:
   needs are decompressed and decoded;
 * per document a ``t2s`` flag (uint8: Traditional→Simplified changes its
   text, so normalising it needs the slow char-by-char conversion) and the
-  metadata as a JSON list of ``{"id", "title", "source"}`` (the run's
-  ``context["templates"]`` entries when the ids are ``T0001`` … in order).
+  metadata: id, title, source of every document, NUL-separated UTF-8 (fast
+  to split into the run's ``context["templates"]`` entries).
 
 Layout: ``XINDEX2\\n`` magic, a little-endian uint64 header length, a JSON
 header (format, ``k``, ``window``, section offsets/dtypes/shapes), then each
@@ -134,7 +134,7 @@ def save_index(docs: Sequence[RefDoc], out: Path | str, *, k: int = 6, window: i
         old_off = np.asarray(base._off)
         blob = bytes(base._blob[: int(old_off[-1])]) if n0 else b""
         encoded.extend(blob[int(old_off[i]):int(old_off[i + 1])] for i in range(n0))
-        meta_rows.extend(base.meta)
+        meta_rows.extend(base.read_meta())
         flags.extend(np.asarray(base._t2s).tolist())
     for i, d in enumerate(docs, n0):
         fps, pos, t2s = _fingerprints(d.text, k, window)
@@ -152,7 +152,8 @@ def save_index(docs: Sequence[RefDoc], out: Path | str, *, k: int = 6, window: i
     off = np.zeros(len(encoded) + 1, dtype=np.int64)
     if encoded:
         off[1:] = np.cumsum([len(b) for b in encoded])
-    meta = json.dumps(meta_rows, ensure_ascii=False)
+    meta = "\0".join(str(m[f]).replace("\0", " ")
+                      for m in meta_rows for f in ("id", "title", "source"))
     arrays = {"fp_hash": h[order], "fp_doc": doc[order], "fp_pos": pos[order], "text_off": off,
               "text_blob": np.frombuffer(b"".join(encoded), dtype=np.uint8),
               "t2s": np.asarray(flags, dtype=np.uint8),
@@ -247,23 +248,28 @@ class ReferenceIndex:
     def _bad(self, detail: str) -> ConfigError:
         return ConfigError("X105", path=self.path, detail=detail)
 
+    def _fields(self) -> list[str]:
+        """id, title, source of every document, flat (split once, then cached)."""
+        if self._meta is None:
+            try:
+                parts = (bytes(self._meta_raw).decode("utf-8").split("\0")
+                         if self.n_docs else [])
+            except UnicodeDecodeError as e:
+                raise self._bad(f"metadata: {e}") from None
+            if len(parts) != 3 * self.n_docs:
+                raise self._bad("metadata does not list every document")
+            self._meta = parts
+        return self._meta
+
     def read_meta(self) -> list[dict]:
         """A new list of ``{"id", "title", "source"}``, one per document."""
-        try:
-            m = json.loads(bytes(self._meta_raw).decode("utf-8"))
-        except (ValueError, UnicodeDecodeError) as e:
-            raise self._bad(f"metadata: {e}") from None
-        if (not isinstance(m, list) or len(m) != self.n_docs
-                or not all(isinstance(x, dict) for x in m[:1])):
-            raise self._bad("metadata does not list every document")
-        return m
+        f = self._fields()
+        return [{"id": a, "title": b, "source": c} for a, b, c in zip(f[0::3], f[1::3], f[2::3])]
 
-    @property
-    def meta(self) -> list[dict]:
-        """``{"id", "title", "source"}`` per document (parsed on first use, shared)."""
-        if self._meta is None:
-            self._meta = self.read_meta()
-        return self._meta
+    def meta(self, i: int) -> dict:
+        """``{"id", "title", "source"}`` of document ``i``."""
+        f = self._fields()
+        return {"id": f[3 * i], "title": f[3 * i + 1], "source": f[3 * i + 2]}
 
     def text(self, i: int) -> str:
         """Cleaned text of document ``i`` (decoded once, then cached in ``texts_``)."""
@@ -288,7 +294,7 @@ class ReferenceIndex:
 
     def doc(self, i: int) -> RefDoc:
         """Document ``i`` with its stored id."""
-        m = self.meta[i]
+        m = self.meta(i)
         return RefDoc(str(m["id"]), str(m["title"]), str(m["source"]), self.text(i))
 
     def lookup(self, hashes: np.ndarray, max_df: int,
@@ -406,8 +412,8 @@ class TemplateLibrary(Sequence):
 
     def _meta(self, i: int) -> tuple[str, str]:
         if i < self._n_index:
-            m = self.index.meta[i]
-            return str(m["title"]), str(m["source"])
+            m = self.index.meta(i)
+            return m["title"], m["source"]
         d = self.extra[i - self._n_index]
         return d.title, d.source
 
@@ -434,7 +440,7 @@ class TemplateLibrary(Sequence):
     def contexts(self) -> list[dict]:
         """``{"id", "title", "source"}`` of every document, without decoding texts."""
         if self.index is not None and self.index.positional_ids:
-            out = self.index.read_meta()  # already in this form: no per-document work
+            out = self.index.read_meta()  # stored ids are the positional ones
         else:
             out = [{"id": "", "title": t, "source": s}
                    for t, s in (self._meta(i) for i in range(self._n_index))]
