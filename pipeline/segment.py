@@ -75,6 +75,12 @@ def check_userdict(path: Path) -> None:
                               detail="expected `word [frequency] [pos-tag]`")
 
 
+def token_texts(tokens) -> list[str]:
+    """Strings of ``tokens`` (a :class:`TokenList` or any list of :class:`Token`)."""
+    texts = getattr(tokens, "texts", None)
+    return texts() if texts is not None else [t.text for t in tokens]
+
+
 class TokenList(Sequence):
     """The tokens of one text, stored as an ``array`` of offsets (8 bytes a token).
 
@@ -106,6 +112,11 @@ class TokenList(Sequence):
 
     def release(self) -> None:
         """Kept for callers of earlier versions: nothing is cached any more."""
+
+    def texts(self) -> list[str]:
+        """The token strings, without building :class:`Token` objects (fast path)."""
+        o, text = self._offsets, self._text
+        return [text[o[k]:o[k + 1]] for k in range(0, len(o), 2)]
 
     def __len__(self) -> int:
         return len(self._offsets) // 2

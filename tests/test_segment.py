@@ -55,3 +55,12 @@ def test_segmenter_pickles_for_workers(segmenter):
 
     s2 = pickle.loads(pickle.dumps(segmenter))
     assert s2.cut("树立正确政绩观") == segmenter.cut("树立正确政绩观")
+
+
+def test_token_texts_fast_path_matches_tokens(segmenter):
+    from pipeline.segment import token_texts
+
+    text = "我们街道今年收集居民评价1200条，整改差评43条。"
+    toks = segmenter.tokens(text)
+    assert token_texts(toks) == [t.text for t in toks]
+    assert token_texts(list(toks)) == [t.text for t in toks]

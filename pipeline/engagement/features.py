@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..essay import Essay, Span
+from ..segment import token_texts
 
 CJK = "\u4e00-\u9fff"
 _CN_NUM = "两三四五六七八九十百千万"
@@ -333,6 +334,6 @@ def extract(essay: Essay, slogans: re.Pattern | None) -> EssayFeatures:
                 k.paibi = True
             info.paibi = True
         infos.append(info)
-    words = [t.text for t in essay.tokens if _WORD.search(t.text)]
+    words = [w for w in token_texts(essay.tokens) if _WORD.search(w)]
     n_chars = len(text) - sum(len(w) for w in _SPACE.findall(text))
     return EssayFeatures(n_chars, infos, mtld(words), len(words))

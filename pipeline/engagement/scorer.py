@@ -13,6 +13,8 @@ only with both essays in view can it decide which of the two is the copier
 """
 from __future__ import annotations
 
+from functools import partial
+
 from pathlib import Path
 from typing import Iterable
 
@@ -132,7 +134,12 @@ class EngagementScorer:
         dup_ran = any(e.matches for e in essays) or any(
             k in context for k in ("clusters", "boilerplate", "templates"))
         themes_ran = any(e.themes for e in essays) or "profile" in context
-        feats = {e.id: extract(e, self._slogans) for e in essays}
+        # Sentence features are per essay: spread them over the run's engine when there is
+        # one (--jobs/--engine dask); results come back in input order, so output is unchanged.
+        engine = context.get("engine")
+        fn = partial(extract, slogans=self._slogans)
+        found = engine.map(fn, essays) if engine is not None else [fn(e) for e in essays]
+        feats = {e.id: f for e, f in zip(essays, found)}
         excused = self.direction(essays, {i: self.substance(f) for i, f in feats.items()})
         by_order: dict[str, set[str]] = {}  # copier → sources it was judged against by order only
         for src, copiers in excused.items():
