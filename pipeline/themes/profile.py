@@ -37,6 +37,17 @@ _TOP_KEYS = {"id", "label", "description", "version", "source", "defaults", "the
 _DEFAULT_KEYS = {"threshold", "saturation", "max_evidence_weight", "list_min_items",
                  "list_share", "heading_max_chars", "topic_line_max_chars", "topic_line_patterns",
                  "context_min"}
+#: Numeric ``[defaults]`` keys of a profile: (min, max, type).
+_NUMERIC_DEFAULTS = {
+    "threshold": (0.01, 100, float),
+    "saturation": (0.01, 100, float),
+    "max_evidence_weight": (0.01, 100, float),
+    "list_min_items": (2, 50, int),
+    "list_share": (0, 1, float),
+    "heading_max_chars": (0, 500, int),
+    "topic_line_max_chars": (0, 500, int),
+    "context_min": (0, 100, float),
+}
 #: Short sentences that only name a point (一是要强化考核结果运用。/ 以“政治标尺”考忠诚。).
 DEFAULT_TOPIC_LINES = (
     r"^(其[一二三四五]|[一二三四五六七八九]是|[一二三四五六七八九]要|首先|其次|再次|最后|"
@@ -241,26 +252,9 @@ def profile_from_dict(data: dict, path: Path | str = "<dict>") -> Profile:
         _fail(path, f"unknown key(s) {unknown} in [defaults]; allowed: {sorted(_DEFAULT_KEYS)}")
     prof = Profile(id=pid, label=label.strip(), description=str(data.get("description", "")),
                    path=Path(str(path)))
-    if "threshold" in defaults:
-        prof.threshold = _number(path, "[defaults] threshold", defaults["threshold"], 0.01, 100)
-    if "saturation" in defaults:
-        prof.saturation = _number(path, "[defaults] saturation", defaults["saturation"], 0.01, 100)
-    if "max_evidence_weight" in defaults:
-        prof.max_evidence_weight = _number(path, "[defaults] max_evidence_weight",
-                                           defaults["max_evidence_weight"], 0.01, 100)
-    if "list_min_items" in defaults:
-        prof.list_min_items = int(_number(path, "[defaults] list_min_items",
-                                          defaults["list_min_items"], 2, 50))
-    if "list_share" in defaults:
-        prof.list_share = _number(path, "[defaults] list_share", defaults["list_share"], 0, 1)
-    if "heading_max_chars" in defaults:
-        prof.heading_max_chars = int(_number(path, "[defaults] heading_max_chars",
-                                             defaults["heading_max_chars"], 0, 500))
-    if "topic_line_max_chars" in defaults:
-        prof.topic_line_max_chars = int(_number(path, "[defaults] topic_line_max_chars",
-                                                defaults["topic_line_max_chars"], 0, 500))
-    if "context_min" in defaults:
-        prof.context_min = _number(path, "[defaults] context_min", defaults["context_min"], 0, 100)
+    for key, (lo, hi, cast) in _NUMERIC_DEFAULTS.items():
+        if key in defaults:
+            setattr(prof, key, cast(_number(path, f"[defaults] {key}", defaults[key], lo, hi)))
     if "topic_line_patterns" in defaults:
         pats = defaults["topic_line_patterns"]
         if not isinstance(pats, list) or not all(isinstance(x, str) for x in pats):
