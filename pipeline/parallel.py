@@ -147,15 +147,56 @@ def map_block(stages: Sequence, essays: Sequence[Essay], jobs: int = 1, chunk_si
 
 
 def map_items(fn: Callable, items: Sequence, jobs: int = 1, chunk_size: int = 0) -> list:
-    """``[fn(x) for x in items]`` over ``jobs`` processes, in order (``fn`` must be picklable)."""
+    """``[fn(x) for x in items]`` over ``jobs`` processes, in order.
+
+    Where ``fork`` is available, ``fn`` and ``items`` reach the workers by
+    inheritance (:func:`map_shared`: nothing is pickled on the way in, only the
+    results on the way back); elsewhere both are pickled in chunks.
+    """
     n = len(items)
     if jobs <= 1 or n < MIN_PARALLEL:
         return [fn(x) for x in items]
+    if "fork" in mp.get_all_start_methods():
+        return map_shared(fn, items, jobs, chunk_size)
     size = chunk_size_for(n, jobs, chunk_size)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=_mp_context()) as pool:
         parts = pool.map(_map_list, [fn] * len(chunks(n, size)),
                          [[items[i] for i in rg] for rg in chunks(n, size)])
         return [y for part in parts for y in part]
+
+
+# -- fork-shared map ------------------------------------------------------------------
+_SHARED: tuple[Callable, Sequence] | None = None  # set in the parent right before forking
+
+
+def _shared_range(bounds: tuple[int, int]) -> list:
+    assert _SHARED is not None, "map_shared worker started without shared state"
+    fn, items = _SHARED
+    return [fn(items[i]) for i in range(*bounds)]
+
+
+def map_shared(fn: Callable, items: Sequence, jobs: int, chunk_size: int = 0) -> list:
+    """``[fn(x) for x in items]`` in ``jobs`` forked processes that *inherit* ``fn``
+    and ``items`` (copy-on-write), so neither is pickled: only index ranges go
+    out and results come back. For cohort stages whose per-item work reads large
+    shared state (all essays, fingerprint tables). Falls back to one process
+    below :data:`MIN_PARALLEL` items or where ``fork`` is unavailable.
+    Results are in input order, so the output does not depend on ``jobs``.
+    """
+    global _SHARED
+    n = len(items)
+    if jobs <= 1 or n < MIN_PARALLEL or "fork" not in mp.get_all_start_methods():
+        return [fn(x) for x in items]
+    if _SHARED is not None:  # nested use (a worker mapping again): stay in process
+        return [fn(x) for x in items]
+    size = chunk_size_for(n, jobs, chunk_size)
+    _SHARED = (fn, items)
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("fork")) as pool:
+            parts = pool.map(_shared_range, [(rg.start, rg.stop) for rg in chunks(n, size)])
+            return [y for part in parts for y in part]
+    finally:
+        _SHARED = None
 
 
 def _map_list(fn: Callable, xs: Iterable) -> list:

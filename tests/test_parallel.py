@@ -202,3 +202,25 @@ def test_fast_defaults_give_the_original_results_through_all_default_stages(tmp_
 
     assert len(slow.essays) == 70
     assert dump(slow) == dump(fast)
+
+
+def test_map_shared_inherits_unpicklable_state_and_keeps_order():
+    import multiprocessing as mp
+    import os
+
+    from pipeline.parallel import MIN_PARALLEL, map_shared
+
+    if "fork" not in mp.get_all_start_methods():
+        pytest.skip("map_shared needs fork")
+    table = {i: f"第{i}段" for i in range(300)}
+    parent = os.getpid()
+    # a closure over a local dict: not picklable, so it can only reach workers by fork
+    fn = lambda i: (table[i], os.getpid() != parent)  # noqa: E731
+    with pytest.raises(Exception):
+        pickle.dumps(fn)
+    items = list(range(300))
+    out = map_shared(fn, items, jobs=2)
+    assert [t for t, _ in out] == [table[i] for i in items]
+    assert any(in_child for _, in_child in out)  # really ran in workers
+    small = map_shared(fn, items[: MIN_PARALLEL - 1], jobs=2)
+    assert not any(in_child for _, in_child in small)  # below the threshold: in process
