@@ -68,3 +68,14 @@ def test_make_engine_and_unreachable_scheduler():
     eng.timeout = 1
     with pytest.raises(ConfigError, match="Dask scheduler"):
         eng.map(_square, [1])
+
+
+def test_default_pipeline_on_dask_equals_local(cluster):
+    """Every stage — including the cohort stages that spread work with ``engine.map``
+    (duplication, topics, engagement) — gives the local engine's results on Dask."""
+    sample = ROOT / "corpora" / "sample"
+    local = run(sample, Settings())
+    remote = run(sample, Settings(engine="dask", scheduler=cluster.scheduler_address))
+    assert len(local.essays) >= 20
+    assert [e.to_dict() for e in local.essays] == [e.to_dict() for e in remote.essays]
+    assert local.cohort == remote.cohort

@@ -102,10 +102,14 @@ class DaskEngine:
         n = len(items)
         if n == 0:
             return []
+        client = self.client
+        # ``fn`` often closes over large shared state (a cohort's prepared documents):
+        # send it to every worker once, not with every chunk
+        [fn_f] = client.scatter([fn], broadcast=True, hash=False)
         size = chunk_size_for(n, self._workers(), self.chunk_size)
-        futs = [self.client.submit(_map_list, fn, [items[i] for i in rg], pure=False)
+        futs = [client.submit(_map_list, fn_f, [items[i] for i in rg], pure=False)
                 for rg in chunks(n, size)]
-        return [y for part in self.client.gather(futs) for y in part]
+        return [y for part in client.gather(futs) for y in part]
 
     def close(self) -> None:
         if self._client is not None and self._own_client:
