@@ -194,3 +194,98 @@ def test_key_themes_macro_f1_against_labels(detector):
     assert prf(pairs, ids)["_macro_f1_key3"] >= 0.84
     assert prf(held, ids)["_macro_f1_key3"] >= 0.82
     assert prf(dev, ids)["_macro_f1_key3"] >= 0.84
+
+
+# -- one pass per essay (hits_in_spans / decisions) gives the per-sentence results --
+CROSS_PROFILE = """id = "cross"
+label = "测试"
+[[themes]]
+id = "a"
+label = "甲"
+[themes.terms]
+"群众" = 1.0
+"满意" = 0.5
+[themes.patterns]
+'群众.{0,8}满意' = 1.0
+'满意.{0,12}考核' = 1.0
+'^要' = 0.5
+'(?<!不)满意' = 0.5
+'考核\\b' = 0.5
+[[themes]]
+id = "b"
+label = "乙"
+[themes.terms]
+"考核" = 1.0
+[themes.patterns]
+'考核[^。]{0,3}' = 0.5
+'(?:结果)?运用' = 1.0
+"""
+
+
+def _per_sentence(matcher, text, spans):
+    return [matcher.hits(text[s.start:s.end]) for s in spans]
+
+
+def test_scan_safe_only_for_patterns_that_look_at_nothing_but_their_chars():
+    from pipeline.themes.cues import _scan_safe
+    import re
+
+    assert _scan_safe(re.compile("群众.{0,8}(满意|评价)"))
+    assert _scan_safe(re.compile("(?:结果)?运用[^。]{0,3}"))
+    for p in ("^要", "要$", "(?<!不)满意", "满意(?=度)", r"考核\b", r"(群众)\1", "a*", "(?>ab)c",
+              "x*+y"):
+        assert not _scan_safe(re.compile(p)), p
+
+
+def test_hits_in_spans_equals_hits_per_sentence(tmp_path):
+    from pipeline.segment import split_sentences
+
+    f = tmp_path / "cross.toml"
+    f.write_text(CROSS_PROFILE, encoding="utf-8")
+    m = CueMatcher(load_profile(str(f)))
+    # matches that cross sentence edges (群众。…满意 / 满意。…考核), anchors and
+    # lookbehinds that see different things in the sentence and in the essay
+    text = ("要让群众。满意的是考核\n要把考核。结果运用好，不满意就整改。群众很满意\n\n"
+            "考核结果。运用到位。满意度高，考核。") * 3
+    spans = split_sentences(text)
+    assert len(spans) > 10
+    assert m.hits_in_spans(text, spans) == _per_sentence(m, text, spans)
+    # a subset of sentences (gaps between spans) and no sentences at all
+    assert m.hits_in_spans(text, spans[1::3]) == _per_sentence(m, text, spans[1::3])
+    assert m.hits_in_spans(text, []) == []
+
+
+def test_hits_in_spans_with_the_builtin_profile(detector):
+    from pipeline.segment import split_sentences
+
+    text = ESSAY + "群众。满意度调查纳入考核，群众评价占三成。要让有为者有位。\n" * 2
+    spans = split_sentences(text)
+    m = detector.matcher
+    got = m.hits_in_spans(text, spans)
+    assert got == _per_sentence(m, text, spans)
+    assert sum(bool(g) for g in got) >= 5
+
+
+def test_decisions_equal_decide_per_sentence(essay_factory, detector):
+    e = essay_factory(ESSAY + "近日学习了《关于改进推动高质量发展的政绩考核\n的通知》。"
+                      "我们要坚持以人民为中心、两个维护、能上能下、正确政绩观。\n  一是要强化考核结果运用。")
+    decs = detector.decisions(e)
+    one = [detector.decide(e.text[d.span.start:d.span.end],
+                           detector.is_heading(e.text, d.span), d.span) for d in decs]
+    assert [(d.excluded, d.scores, d.hits) for d in decs] == \
+        [(d.excluded, d.scores, d.hits) for d in one]
+    assert {d.excluded for d in decs} >= {"heading", "slogan_list", "topic_line", ""}
+
+
+@pytest.mark.parametrize("text, span, expected", [
+    ("标题\n正文。", (0, 2), True),
+    ("  \u3000标题\n正文。", (3, 5), True),
+    ("正文。\n  标题  \n正文。", (6, 8), True),
+    ("正文。标题\n", (3, 5), False),
+    ("正文。\n标题，接着", (4, 6), False),
+    ("\r标题\n", (1, 3), True),
+])
+def test_is_heading_line_edges(detector, text, span, expected):
+    from pipeline.essay import Span
+
+    assert detector.is_heading(text, Span(*span)) is expected

@@ -43,6 +43,46 @@ _QUOTE_RUN = re.compile(r"(?:“[^“”]{1,10}”[、，,]?){3,}")
 _CONTENT = re.compile(r"[\u3400-\u9fffA-Za-z0-9□]")
 
 
+_LINE_SPACE = " \t\u3000"
+
+
+def _starts_line(text: str, s: int) -> bool:
+    """Only spaces/tabs since the last line break, or only whitespace before ``s``."""
+    i = s - 1
+    while i >= 0 and text[i] in _LINE_SPACE:
+        i -= 1
+    if i < 0 or text[i] == "\n":
+        return True
+    return text[i].isspace() and not text[:i].strip()
+
+
+def _ends_line(text: str, e: int) -> bool:
+    """``e`` is the end of ``text`` or only spaces/tabs come before the next line break."""
+    n = len(text)
+    if e >= n:
+        return True
+    while e < n and text[e] in _LINE_SPACE:
+        e += 1
+    return e < n and text[e] == "\n"
+
+
+def _ordered(spans) -> bool:
+    """Spans sorted and not overlapping (as :func:`split_sentences` makes them)."""
+    return all(a.end <= b.start for a, b in zip(spans, spans[1:]))
+
+
+def _with_pieces(text: str, spans, pieces: list[str]) -> str:
+    """``text`` with ``text[span]`` replaced by the same-length piece, for each
+    of the ordered, non-overlapping ``spans``."""
+    out, pos = [], 0
+    for sp, piece in zip(spans, pieces):
+        out.append(text[pos:sp.start])
+        out.append(piece)
+        pos = sp.end
+    out.append(text[pos:])
+    return "".join(out)
+
+
 @dataclass
 class SentenceDecision:
     """What the detector decided for one sentence (also used by the evaluation).
@@ -100,38 +140,42 @@ class ThemeDetector:
     def is_heading(self, text: str, span: Span) -> bool:
         """A whole line, at most ``heading_max_chars`` long, without a final mark."""
         s, e = span.start, span.end
-        starts_line = s == 0 or text[:s].rstrip(" \t\u3000").endswith("\n") or not text[:s].strip()
-        ends_line = e >= len(text) or text[e:].lstrip(" \t\u3000").startswith("\n")
-        if not (starts_line and ends_line):
+        if not (_starts_line(text, s) and _ends_line(text, e)):
             return False
         body = text[s:e].rstrip(_QUOTED + "）)》】 ")
         return len(body) <= self.profile.heading_max_chars and (not body or body[-1] not in _FINAL)
 
     def is_topic_line(self, sent: str) -> bool:
         """A short sentence that only names a point (see ``topic_line_patterns``)."""
-        if len(_CONTENT.findall(sent)) > self.profile.topic_line_max_chars:
-            return False
         s = sent.strip().lstrip("“\"（(")
-        return any(p.search(s) for p in self._topic_lines)
+        if not any(p.search(s) for p in self._topic_lines):  # cheap: mostly anchored
+            return False
+        return len(_CONTENT.findall(sent)) <= self.profile.topic_line_max_chars
 
     def list_runs(self, sent: str) -> list[tuple[int, int]]:
         """Char ranges of slogan lists in ``sent`` (≥ ``list_min_items`` items)."""
         k = self.profile.list_min_items
         out = []
-        for m in _LIST_RUN.finditer(sent):
-            if m.group().count("、") + 1 >= k:
-                out.append(m.span())
-        for m in _QUOTE_RUN.finditer(sent):
-            if m.group().count("“") >= k:
-                out.append(m.span())
+        if "、" in sent:  # every list run has one
+            for m in _LIST_RUN.finditer(sent):
+                if m.group().count("、") + 1 >= k:
+                    out.append(m.span())
+        if "“" in sent:
+            for m in _QUOTE_RUN.finditer(sent):
+                if m.group().count("“") >= k:
+                    out.append(m.span())
         return sorted(out)
 
     def decide(self, sent: str, heading: bool = False, span: Span | None = None
                ) -> SentenceDecision:
         """Decide one sentence (``sent`` unmasked; titles are masked here)."""
-        d = SentenceDecision(span or Span(0, len(sent)))
         masked = mask_titles(sent)
-        found = self.matcher.hits(masked)
+        return self._decide_masked(masked, self.matcher.hits(masked), heading, span)
+
+    def _decide_masked(self, masked: str, found: dict, heading: bool, span: Span | None
+                       ) -> SentenceDecision:
+        """:meth:`decide` given the masked sentence and its cue hits."""
+        d = SentenceDecision(span or Span(0, len(masked)))
         runs = self.list_runs(masked)
         if runs:
             n_content = len(_CONTENT.findall(masked)) or 1
@@ -162,15 +206,28 @@ class ThemeDetector:
         return found
 
     def decisions(self, essay: Essay) -> list[SentenceDecision]:
-        """One :class:`SentenceDecision` per sentence of ``essay``."""
+        """One :class:`SentenceDecision` per sentence of ``essay``.
+
+        Same as :meth:`decide` on each sentence, but titles are masked and cues
+        matched over the whole essay at once (:meth:`CueMatcher.hits_in_spans`).
+        """
         from ..segment import split_sentences
 
-        sents = essay.sentences or split_sentences(essay.text)
-        out = []
-        for sp in sents:
-            sent = essay.text[sp.start:sp.end]
-            out.append(self.decide(sent, self.is_heading(essay.text, sp), sp))
-        self._carry(essay.text, out)
+        text = essay.text
+        sents = list(essay.sentences or split_sentences(text))
+        if not _ordered(sents):
+            out = [self.decide(text[sp.start:sp.end], self.is_heading(text, sp), sp)
+                   for sp in sents]
+            self._carry(text, out)
+            return out
+        plain = [text[sp.start:sp.end] for sp in sents]
+        masked = [mask_titles(s) for s in plain]
+        whole = (text if all(m is s for m, s in zip(masked, plain))
+                 else _with_pieces(text, sents, masked))
+        found = self.matcher.hits_in_spans(whole, sents)
+        out = [self._decide_masked(m, f, self.is_heading(text, sp), sp)
+               for sp, m, f in zip(sents, masked, found)]
+        self._carry(text, out)
         return out
 
     def _carry(self, text: str, decs: list[SentenceDecision]) -> None:
@@ -182,7 +239,10 @@ class ThemeDetector:
         cmin = self.profile.context_min
         if cmin <= 0:
             return
-        own = [set(d.themes(self.profile)) for d in decs]
+        limits = [(t.id, t.threshold) for t in self.profile.themes]
+        own = [set() if d.excluded else  # as SentenceDecision.themes: nothing carried yet
+               {tid for tid, th in limits if d.scores.get(tid, 0.0) >= th or tid in d.carried}
+               for d in decs]
         for i, d in enumerate(decs):
             if d.excluded:
                 continue
@@ -208,21 +268,26 @@ class ThemeDetector:
         return 1.0 - math.exp(-w / self.profile.saturation)
 
     def __call__(self, essay: Essay) -> Essay:
-        decs = self.decisions(essay)
-        for theme in self.profile.themes:
-            ev: list[Span] = []
-            weights: list[float] = []
-            cues: dict[str, None] = {}
-            for d in decs:
+        themes = self.profile.themes
+        ev: dict[str, list[Span]] = {t.id: [] for t in themes}
+        weights: dict[str, list[float]] = {t.id: [] for t in themes}
+        cues: dict[str, dict[str, None]] = {t.id: {} for t in themes}
+        for d in self.decisions(essay):
+            if d.excluded:
+                continue
+            for theme in themes:
                 sc = d.scores.get(theme.id, 0.0)
-                if d.excluded or (sc < theme.threshold and theme.id not in d.carried):
+                if sc < theme.threshold and theme.id not in d.carried:
                     continue
-                ev.append(d.span)
-                weights.append(sc)
+                ev[theme.id].append(d.span)
+                weights[theme.id].append(sc)
+                found = cues[theme.id]
                 for h in d.hits[theme.id]:
-                    cues.setdefault(h.cue.text if h.cue.kind == "term"
-                                    else essay.text[d.span.start + h.start:d.span.start + h.end])
+                    found.setdefault(h.cue.text if h.cue.kind == "term"
+                                     else essay.text[d.span.start + h.start:d.span.start + h.end])
+        for theme in themes:
             essay.themes[theme.id] = ThemeResult(
-                round(self.coverage(weights), 4), ev,
-                extra={"label": theme.label, "n_sentences": len(ev), "cues": list(cues)[:12]})
+                round(self.coverage(weights[theme.id]), 4), ev[theme.id],
+                extra={"label": theme.label, "n_sentences": len(ev[theme.id]),
+                       "cues": list(cues[theme.id])[:12]})
         return essay
