@@ -46,9 +46,10 @@ class MappedText:
         equal length map 1:1; otherwise they all map to the match start.
         """
         out, omap, last = [], [], 0
+        fixed = None if callable(repl) or "\\" in repl else repl  # no group references
         for m in pattern.finditer(self.text):
             s, e = m.span()
-            r = repl(m) if callable(repl) else m.expand(repl)
+            r = fixed if fixed is not None else repl(m) if callable(repl) else m.expand(repl)
             out.append(self.text[last:s])
             omap.extend(self.map[last:s])
             out.append(r)
@@ -117,8 +118,14 @@ def _t2s_char(c: str) -> str:
     return r if len(r) == 1 else c
 
 
+_ABOVE_3400 = re.compile("[\u3401-\U0010ffff]")
+#: Only ASCII punctuation can be made full-width.
+_ASCII_PUNCT_ANY = re.compile(r"[,:;?!()]")
+_HIDDEN_WORDS = ("隐藏", "下载", "登录", "付费", "开通会员")  # each HIDDEN_MARKER match has one
+
+
 def _to_simplified(t: MappedText) -> MappedText:
-    if not any(ord(c) > 0x3400 for c in t.text):
+    if not _ABOVE_3400.search(t.text):
         return t
     conv = _t2s().convert(t.text)
     if len(conv) == len(t.text):
@@ -194,23 +201,34 @@ def clean_text(raw: str) -> Cleaned:
 
 
 def _clean_once(raw: str) -> tuple[Cleaned, bool]:
-    t = MappedText.of(raw).sub(_CRLF, "\n")
+    # Each rule runs only when the text has a character its matches need: a
+    # regex that starts with a lookbehind or an optional run is slow to find
+    # nothing in a clean essay.
+    t = MappedText.of(raw)
+    if "\r" in raw:
+        t = t.sub(_CRLF, "\n")
     t = t.sub(_INVISIBLE, "")
     t = t.sub(_NBSP, " ")
-    gaps = len(HIDDEN_MARKER.findall(t.text))
-    t = t.sub(HIDDEN_MARKER, "\n")
+    gaps = 0
+    if any(w in t.text for w in _HIDDEN_WORDS):
+        gaps = len(HIDDEN_MARKER.findall(t.text))
+        t = t.sub(HIDDEN_MARKER, "\n")
     t = t.sub(_PAGE_NOISE, "")
     t = _to_simplified(t)
-    t = t.sub(_PINYIN, "")
+    if "(" in t.text or "（" in t.text:
+        t = t.sub(_PINYIN, "")
     t = t.sub(_CORNER_QUOTES, lambda m: _QUOTE_MAP[m.group()])
     t = t.sub(_FW_ALNUM, lambda m: chr(ord(m.group()) - 0xFEE0))
     for _ in range(8):  # runs like "一):" convert one char per pass
+        if not _ASCII_PUNCT_ANY.search(t.text):
+            break
         before, t = t, t.sub(_PUNCT_NEAR_CJK, lambda m: _ASCII_PUNCT[m.group()])
         if t is before:
             break
-    t = t.sub(_CJK_SPACE, "")
-    t = t.sub(_SPACE_RUN, " ")
-    t = t.sub(_LINE_EDGE, "")
+    if " " in t.text:
+        t = t.sub(_CJK_SPACE, "")
+        t = t.sub(_SPACE_RUN, " ")
+        t = t.sub(_LINE_EDGE, "")
     t = t.sub(_BLANK_LINES, "\n")  # before joining: the join must see the final lines
     n_before_join = len(t.text)
     t = _join_broken_lines(t)

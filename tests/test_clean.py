@@ -1,6 +1,8 @@
 """Cleaning: PDF line breaks, noise, punctuation, T→S, with a char map back to the raw text."""
 from __future__ import annotations
 
+import pytest
+
 from pipeline.clean import clean_text
 
 RAW = ("近日,中共中央组织部印发《关于改进推动高质量发展的政绩考核的通知》,强调要把人民群众的获得感、幸福感、安全感作为评判领导\n"
@@ -66,3 +68,53 @@ def test_idempotent():
 def test_hidden_marker_keeps_the_full_stop_before_it():
     c = clean_text("第一段讲群众评价。\n……此处隐藏部分文章内容……\n第二段讲结果运用。")
     assert c.text == "第一段讲群众评价。\n第二段讲结果运用。"
+
+
+# -- the rules skipped when their trigger chars are absent give the same result ------
+def _every_rule_once(raw):
+    """The cleaning pass with every rule applied unconditionally (no fast paths)."""
+    import pipeline.clean as c
+
+    t = c.MappedText.of(raw).sub(c._CRLF, lambda m: "\n")
+    t = t.sub(c._INVISIBLE, lambda m: "")
+    t = t.sub(c._NBSP, lambda m: " ")
+    gaps = len(c.HIDDEN_MARKER.findall(t.text))
+    t = t.sub(c.HIDDEN_MARKER, lambda m: "\n")
+    t = t.sub(c._PAGE_NOISE, lambda m: "")
+    if any(ord(ch) > 0x3400 for ch in t.text):
+        conv = c._t2s().convert(t.text)
+        t = (c.MappedText(conv, t.map, t.n_orig) if len(conv) == len(t.text)
+             else t.translate(c._t2s_char))
+    t = t.sub(c._PINYIN, lambda m: "")
+    t = t.sub(c._CORNER_QUOTES, lambda m: c._QUOTE_MAP[m.group()])
+    t = t.sub(c._FW_ALNUM, lambda m: chr(ord(m.group()) - 0xFEE0))
+    for _ in range(8):
+        before, t = t, t.sub(c._PUNCT_NEAR_CJK, lambda m: c._ASCII_PUNCT[m.group()])
+        if t is before:
+            break
+    for rx, rep in ((c._CJK_SPACE, ""), (c._SPACE_RUN, " "), (c._LINE_EDGE, ""),
+                    (c._BLANK_LINES, "\n")):
+        t = t.sub(rx, lambda m, rep=rep: rep)
+    n = len(t.text)
+    t = c._join_broken_lines(t)
+    lead, trail = len(t.text) - len(t.text.lstrip()), len(t.text.rstrip())
+    cmap = t.map[lead:trail] + [t.map[trail] if trail < len(t.map) else t.n_orig]
+    return c.Cleaned(t.text[lead:trail], cmap, gaps), len(t.text) != n
+
+
+_PIECES = ["学习体会群众", "政績(jī)觀", "（zhèng）", "\r\n", "\n\n", "  ", "\u3000", "中 文", "a,b",
+           "群众,满意", "一):", "此处隐藏部分文章内容", "……请下载后查看完整内容……", "登录阅读全文",
+           "\n第 3 页 共 9 页\n", "「以人民為中心」", "１２０户", "\u200b", "。", "，", "\n一、", "x"]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_fast_paths_equal_every_rule_applied(seed, monkeypatch):
+    import random
+
+    import pipeline.clean as c
+
+    rnd = random.Random(seed)
+    raw = "".join(rnd.choice(_PIECES) for _ in range(rnd.randint(1, 40)))
+    got = clean_text(raw)
+    monkeypatch.setattr(c, "_clean_once", _every_rule_once)
+    assert got == clean_text(raw)
