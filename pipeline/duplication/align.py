@@ -61,23 +61,27 @@ class SortedHashes:
 
     def __init__(self, hashes: np.ndarray, mask: np.ndarray | None = None):
         if mask is not None and mask.any():
-            self.real = np.flatnonzero(~mask).astype(np.int64)
+            self.real = np.flatnonzero(~mask).astype(np.int32)
             hashes = hashes[~mask]
         else:
-            self.real = np.arange(len(hashes), dtype=np.int64)
-        order = np.argsort(hashes, kind="stable")
+            self.real = np.arange(len(hashes), dtype=np.int32)
+        order = np.argsort(hashes, kind="stable").astype(np.int32)
         self.hashes = hashes[order]
-        self.pos = np.arange(len(hashes), dtype=np.int64)[order]
+        self.pos = order  # rank among unmasked k-grams, in hash order
         self.n = len(self.hashes)
         self.uniq = _uniq(self.hashes)
 
 
 def _uniq(sorted_h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct values of a sorted array, the index of each one's first copy, and its count."""
     if len(sorted_h) == 0:
         z = np.zeros(0, dtype=np.int64)
         return sorted_h, z, z
-    starts = np.flatnonzero(np.r_[True, sorted_h[1:] != sorted_h[:-1]])
-    counts = np.diff(np.r_[starts, len(sorted_h)])
+    first = np.empty(len(sorted_h), dtype=bool)
+    first[0] = True
+    np.not_equal(sorted_h[1:], sorted_h[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    counts = np.diff(starts, append=len(sorted_h))
     return sorted_h[starts], starts, counts
 
 
@@ -132,14 +136,15 @@ def cluster_seeds(s: np.ndarray, gap: int) -> list[np.ndarray]:
 
 
 def _covered(points: np.ndarray, k: int) -> int:
-    """Number of chars covered by k-grams starting at ``points``."""
+    """Number of chars covered by k-grams starting at ``points`` (repeats allowed)."""
     if len(points) == 0:
         return 0
-    p = np.unique(points)
-    ends = p + k
-    # union length of [p, p+k): sum of min(k, gap to next start)
-    nxt = np.r_[p[1:], ends[-1]]
-    return int(np.minimum(nxt - p, k).sum())
+    p = np.sort(points)
+    # union length of [p, p+k): sum of min(k, gap to next start); a repeated start adds 0
+    gaps = np.empty(len(p), dtype=np.int64)
+    np.subtract(p[1:], p[:-1], out=gaps[:-1])
+    gaps[-1] = k
+    return int(np.minimum(gaps, k).sum())
 
 
 @dataclass

@@ -162,6 +162,10 @@ def boilerplate_runs(hashes: Sequence[np.ndarray], k: int, threshold: int,
                      n_count: int | None = None) -> BoilerplateRuns:
     """Find stock phrases by document frequency of k-grams.
 
+    All documents are handled in one vectorised pass over the concatenated
+    hash arrays (no per-document ``np.unique``/``np.isin``), split back by
+    offsets at the end.
+
     Args:
         hashes: Per document, its k-gram hashes (:func:`~.fingerprint.kgram_hashes`).
         k: The k-gram length.
@@ -172,31 +176,86 @@ def boilerplate_runs(hashes: Sequence[np.ndarray], k: int, threshold: int,
         n_count: Count document frequency over the first ``n_count`` documents
             only (the essays; reference documents are masked but not counted).
     """
-    lens = [len(h) for h in hashes]
-    masks = [np.zeros(n, dtype=bool) for n in lens]
-    runs: list[list[tuple[int, int]]] = [[] for _ in lens]
-    if sum(lens) == 0:
-        return BoilerplateRuns(masks, runs)
-    counted = hashes if n_count is None else hashes[:n_count]
-    uniq = [np.unique(h) for h in counted] or [np.zeros(0, dtype=np.uint64)]
-    allu = np.concatenate(uniq)
-    vals, counts = np.unique(allu, return_counts=True)
-    common = vals[counts >= threshold]
+    lens = np.array([len(h) for h in hashes], dtype=np.int64)
+    offsets = np.r_[0, np.cumsum(lens)]
+    total = int(offsets[-1])
+    runs: list[list[tuple[int, int]]] = [[] for _ in hashes]
+    n_count = len(hashes) if n_count is None else n_count
+    allh = (np.concatenate([np.asarray(h, dtype=np.uint64) for h in hashes]) if total
+            else np.zeros(0, dtype=np.uint64))
+    common = common_hashes(allh[:int(offsets[n_count])], offsets[:n_count + 1], threshold)
     if len(common) == 0:
-        return BoilerplateRuns(masks, runs)
-    for d, h in enumerate(hashes):
-        hi = np.isin(h, common)
-        if not hi.any():
-            continue
-        pos = np.flatnonzero(hi)
-        breaks = np.flatnonzero(np.diff(pos) > run_gap) + 1
-        for grp in np.split(pos, breaks):
-            ns, ne = int(grp[0]), int(grp[-1]) + k
-            if ne - ns > max_run:
-                continue
-            masks[d][ns:int(grp[-1]) + 1] = True
-            runs[d].append((ns, ne))
-    return BoilerplateRuns(masks, runs)
+        return BoilerplateRuns(_split_at(np.zeros(total, dtype=bool), offsets), runs)
+    hit = np.flatnonzero(_member(allh, common))
+    if len(hit) == 0:
+        return BoilerplateRuns(_split_at(np.zeros(total, dtype=bool), offsets), runs)
+    doc = np.searchsorted(offsets, hit, "right") - 1
+    local = hit - offsets[doc]
+    new_run = np.r_[True, (doc[1:] != doc[:-1]) | (local[1:] - local[:-1] > run_gap)]
+    first = np.flatnonzero(new_run)
+    last = np.r_[first[1:], len(hit)] - 1
+    keep = local[last] + k - local[first] <= max_run
+    first, last = first[keep], last[keep]
+    delta = np.zeros(total + 1, dtype=np.int8)
+    delta[hit[first]] += 1  # run starts are distinct, and so are run ends
+    delta[hit[last] + 1] -= 1
+    mask = np.cumsum(delta[:-1], dtype=np.int8).astype(bool)
+    for d, ns, nl in zip(doc[first].tolist(), local[first].tolist(), local[last].tolist()):
+        runs[d].append((ns, nl + k))
+    return BoilerplateRuns(_split_at(mask, offsets), runs)
+
+
+_BUCKET_SHIFT = np.uint64(40)  # top 24 bits of a (well-mixed) k-gram hash
+
+
+def _buckets(h: np.ndarray) -> np.ndarray:
+    return (h >> _BUCKET_SHIFT).astype(np.intp)
+
+
+def common_hashes(allh: np.ndarray, offsets: np.ndarray, threshold: int) -> np.ndarray:
+    """Sorted distinct hashes held by at least ``threshold`` documents.
+
+    Args:
+        allh: The documents' hash arrays, concatenated.
+        offsets: ``len(docs) + 1`` boundaries of the documents in ``allh``.
+        threshold: Minimum document frequency.
+
+    A bucket count over the top hash bits (occurrences, not documents) bounds
+    every hash's document frequency from above, so only hashes in buckets
+    reaching ``threshold`` are sorted and counted exactly.
+    """
+    if len(allh) == 0:
+        return np.zeros(0, dtype=np.uint64)
+    b = _buckets(allh)
+    maybe = np.flatnonzero(np.bincount(b, minlength=1 << 24)[b] >= threshold)
+    if len(maybe) == 0:
+        return np.zeros(0, dtype=np.uint64)
+    h = allh[maybe]
+    doc = np.searchsorted(offsets, maybe, "right") - 1
+    order = np.lexsort((doc, h))
+    h, doc = h[order], doc[order]
+    pair = np.r_[True, (h[1:] != h[:-1]) | (doc[1:] != doc[:-1])]  # one per (hash, doc)
+    hu = h[pair]
+    starts = np.flatnonzero(np.r_[True, hu[1:] != hu[:-1]])
+    df = np.diff(np.r_[starts, len(hu)])
+    return hu[starts[df >= threshold]]
+
+
+def _member(h: np.ndarray, sorted_vals: np.ndarray) -> np.ndarray:
+    """``np.isin(h, sorted_vals)`` via a bucket table, then an exact lookup of the few hits."""
+    table = np.zeros(1 << 24, dtype=bool)
+    table[_buckets(sorted_vals)] = True
+    out = table[_buckets(h)]
+    cand = np.flatnonzero(out)
+    loc = np.searchsorted(sorted_vals, h[cand])
+    loc[loc >= len(sorted_vals)] = 0
+    out[cand] = sorted_vals[loc] == h[cand]
+    return out
+
+
+def _split_at(a: np.ndarray, offsets: np.ndarray) -> list[np.ndarray]:
+    """Per-document views of a concatenated array."""
+    return [a[s:e] for s, e in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
 
 
 def span_mask(n_kgrams: int, spans: Sequence[tuple[int, int]], k: int) -> np.ndarray:

@@ -60,10 +60,23 @@ def winnow(hashes: np.ndarray, window: int, mask: np.ndarray | None = None) -> n
     if len(h) == 0:
         return np.zeros(0, dtype=np.uint64)
     if len(h) <= window:
-        return np.unique(h[[int(np.argmin(h))]])
-    win = np.lib.stride_tricks.sliding_window_view(h, window)
-    pos = np.argmin(win, axis=1) + np.arange(len(win))
-    return np.unique(h[pos])
+        return h[[int(np.argmin(h))]]
+    n = len(h) - window + 1
+    mins = h[:n].copy()  # minimum of each window of ``window`` consecutive k-grams
+    for j in range(1, window):
+        np.minimum(mins, h[j:j + n], out=mins)
+    return sorted_unique(mins)
+
+
+def sorted_unique(a: np.ndarray) -> np.ndarray:
+    """``np.unique(a)`` by sorting (numpy 2's hash-based unique is slow on small arrays)."""
+    a = np.sort(a)
+    if len(a) < 2:
+        return a
+    keep = np.empty(len(a), dtype=bool)
+    keep[0] = True
+    np.not_equal(a[1:], a[:-1], out=keep[1:])
+    return a[keep]
 
 
 def candidate_pairs(fingerprints: Sequence[np.ndarray], *, min_shared: int = 2,

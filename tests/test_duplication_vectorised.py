@@ -1,0 +1,98 @@
+"""The vectorised duplication helpers agree with straightforward reference versions."""
+import numpy as np
+import pytest
+
+from pipeline.duplication.align import _covered
+from pipeline.duplication.classify import boilerplate_runs, common_hashes
+from pipeline.duplication.fingerprint import kgram_hashes, sorted_unique, winnow
+
+
+def _reference_runs(hashes, k, threshold, max_run=80, run_gap=2, n_count=None):
+    """The former per-document implementation (np.unique / np.isin per document)."""
+    counted = hashes if n_count is None else hashes[:n_count]
+    vals, counts = np.unique(np.concatenate([np.unique(h) for h in counted]),
+                             return_counts=True)
+    common = vals[counts >= threshold]
+    masks = [np.zeros(len(h), dtype=bool) for h in hashes]
+    runs = [[] for _ in hashes]
+    for d, h in enumerate(hashes):
+        pos = np.flatnonzero(np.isin(h, common))
+        if len(pos) == 0:
+            continue
+        for grp in np.split(pos, np.flatnonzero(np.diff(pos) > run_gap) + 1):
+            ns, ne = int(grp[0]), int(grp[-1]) + k
+            if ne - ns <= max_run:
+                masks[d][ns:int(grp[-1]) + 1] = True
+                runs[d].append((ns, ne))
+    return masks, runs
+
+
+def _cohort(seed, n_docs=40):
+    """Random texts sharing stock phrases (some repeated inside one text) and a long passage."""
+    rng = np.random.default_rng(seed)
+    alphabet = [chr(0x4E00 + i) for i in range(300)]
+    phrases = ["".join(rng.choice(alphabet, size=int(rng.integers(6, 20)))) for _ in range(6)]
+    passage = "".join(rng.choice(alphabet, size=120))
+    texts = []
+    for d in range(n_docs):
+        parts = []
+        for _ in range(int(rng.integers(3, 12))):
+            parts.append("".join(rng.choice(alphabet, size=int(rng.integers(0, 40)))))
+            if rng.random() < 0.6:
+                parts.append(phrases[int(rng.integers(len(phrases)))])
+        if d % 3 == 0:
+            parts.append(passage)
+        texts.append("".join(parts))
+    texts.append("")  # an empty document
+    return texts
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("n_count", [None, 30])
+def test_boilerplate_runs_match_the_per_document_reference(seed, n_count):
+    hashes = [kgram_hashes(t, 6) for t in _cohort(seed)]
+    got = boilerplate_runs(hashes, 6, threshold=4, max_run=80, n_count=n_count)
+    masks, runs = _reference_runs(hashes, 6, 4, 80, n_count=n_count)
+    assert got.runs == runs
+    assert any(runs)  # the planted phrases were found
+    for a, b in zip(got.masks, masks):
+        assert np.array_equal(a, b)
+
+
+def test_boilerplate_runs_with_nothing_common():
+    hashes = [kgram_hashes(t, 6) for t in ("一二三四五六七八九十", "甲乙丙丁戊己庚辛壬癸")]
+    got = boilerplate_runs(hashes, 6, threshold=2)
+    assert got.runs == [[], []]
+    assert [m.tolist() for m in got.masks] == [[False] * 5, [False] * 5]
+
+
+def test_common_hashes_counts_documents_not_occurrences():
+    a, b = np.uint64(7), np.uint64(9)
+    allh = np.array([a, a, a, b, b, a], dtype=np.uint64)  # docs: [a a a] [b b] [a]
+    offsets = np.array([0, 3, 5, 6])
+    assert common_hashes(allh, offsets, 2).tolist() == [7]
+    assert common_hashes(allh, offsets, 3).tolist() == []
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_winnow_matches_argmin_reference(seed):
+    for text in _cohort(seed, 10):
+        h = kgram_hashes(text, 6)
+        mask = np.zeros(len(h), dtype=bool)
+        mask[::7] = True
+        for m in (None, mask):
+            hh = h if m is None else h[~m]
+            if len(hh) > 6:
+                win = np.lib.stride_tricks.sliding_window_view(hh, 6)
+                ref = np.unique(hh[np.argmin(win, axis=1) + np.arange(len(win))])
+            else:
+                ref = np.unique(hh[[int(np.argmin(hh))]]) if len(hh) else hh
+            assert np.array_equal(winnow(h, 6, m), ref)
+
+
+def test_sorted_unique_and_covered():
+    a = np.array([5, 1, 5, 3, 1], dtype=np.uint64)
+    assert sorted_unique(a).tolist() == [1, 3, 5]
+    # k-grams of length 4 starting at 0, 2, 2 and 10 cover [0, 6) and [10, 14)
+    assert _covered(np.array([2, 0, 2, 10]), 4) == 10
+    assert _covered(np.array([], dtype=np.int64), 4) == 0
