@@ -25,7 +25,9 @@ import logging
 import re
 import warnings
 from array import array
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
+from itertools import accumulate
 from pathlib import Path
 
 from .errors import AlignmentError, ConfigError
@@ -35,6 +37,9 @@ _HAN = re.compile("[\u4e00-\u9fd5]")
 #: Runs Python jieba (HMM on) keeps whole, like its own ``re_skip`` (``2024``, ``5.2%``).
 _NUMBER = re.compile(r"[a-zA-Z0-9]+(?:\.\d+)?%?")
 BACKENDS = ("jieba", "rjieba", "auto")
+#: A word without Chinese that is longer than one char lies inside such a run.
+_NON_HAN_RUN = re.compile("[^\u4e00-\u9fd5]{2,}")
+_SPACE = re.compile(r"\s+")  # ``\s`` is exactly ``str.isspace`` on str patterns
 _SENT = re.compile(r"[^\n]*?(?:[。！？!?]+|…{1,2}|\.{3,6})[”’」』）)》\"']*|[^\n]+")
 
 
@@ -272,14 +277,18 @@ class Segmenter:
         self.__init__(state["userdict"], state["hmm"], state.get("backend", "jieba"),
                       state.get("compact", False))
 
+    def _needs_recut(self, w: str) -> bool:
+        """A multi-char non-Chinese rjieba word that Python jieba may cut otherwise."""
+        return (len(w) > 1 and not ("\u4e00" <= w[0] <= "\u9fd5") and not _HAN.search(w)
+                and not (self.hmm and _NUMBER.fullmatch(w)))
+
     def words(self, text: str) -> list[str]:
         """The segmenter's words covering ``text`` (whitespace words included)."""
         if self.rjieba is None:
             return list(self.jieba.cut(text, cut_all=False, HMM=self.hmm))
         out: list[str] = []
         for w in self.rjieba.cut(text, self.hmm):
-            if (len(w) > 1 and not ("\u4e00" <= w[0] <= "\u9fd5") and not _HAN.search(w)
-                    and not (self.hmm and _NUMBER.fullmatch(w))):
+            if self._needs_recut(w):
                 # jieba-rs groups runs such as "3-5" that Python jieba splits
                 out.extend(self.jieba.cut(w, cut_all=False, HMM=self.hmm))
             else:
@@ -309,6 +318,10 @@ class Segmenter:
     def _aligned_offsets(self, text: str) -> array | None:
         """``[start0, end0, start1, ...]`` of the non-space words when they tile
         ``text`` exactly, else ``None`` (then spaCy's aligner decides)."""
+        if self.rjieba is not None:
+            fast = self._rjieba_offsets(text)
+            if fast is not None:
+                return fast
         out, pos = array("i"), 0
         append, startswith = out.append, text.startswith
         for w in self.words(text):
@@ -320,6 +333,33 @@ class Segmenter:
                 append(end)
             pos = end
         return out if pos == len(text) else None
+
+    def _rjieba_offsets(self, text: str) -> array | None:
+        """:meth:`_aligned_offsets` without a Python step per word, for the usual
+        case: rjieba's words tile ``text`` and none needs re-cutting. ``None``
+        otherwise (the word-by-word path then decides)."""
+        words = self.rjieba.cut(text, self.hmm)
+        if "".join(words) != text:
+            return None
+        if not words:
+            return array("i")
+        if "" in words:
+            return None  # an empty word: let the general path handle it
+        ends = list(accumulate(map(len, words)))
+        starts = [0, *ends[:-1]]
+
+        def inside(m):  # indices of the words lying inside match m
+            return range(bisect_left(starts, m.start()), bisect_right(ends, m.end()))
+
+        for m in _NON_HAN_RUN.finditer(text):
+            if any(self._needs_recut(words[i]) for i in inside(m)):
+                return None
+        drop = [i for m in _SPACE.finditer(text) for i in inside(m) if words[i].isspace()]
+        for i in reversed(drop):
+            del starts[i], ends[i]
+        flat = [0] * (2 * len(starts))
+        flat[0::2], flat[1::2] = starts, ends
+        return array("i", flat)
 
     def _aligned_tokens(self, text: str) -> list[Token] | None:
         o = self._aligned_offsets(text)

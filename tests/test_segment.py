@@ -1,6 +1,8 @@
 """Segmentation: sentences and words with checked char offsets, private jieba state."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from pipeline.errors import ConfigError
@@ -64,3 +66,23 @@ def test_token_texts_fast_path_matches_tokens(segmenter):
     toks = segmenter.tokens(text)
     assert token_texts(toks) == [t.text for t in toks]
     assert token_texts(list(toks)) == [t.text for t in toks]
+
+
+@pytest.mark.parametrize("text", [
+    "我们要牢固树立正确政绩观。\n\n  一是要强化考核结果运用。",
+    "去年完成3-5个项目，PM_2.5下降了5.2%，GDP增长2024年。",
+    "  前后有空格  \u3000\n\t",
+    "英文 words and 数字 123 混排，“引号”（括号）……——",
+    "",
+    "单",
+])
+def test_rjieba_fast_offsets_equal_word_by_word(text):
+    pytest.importorskip("rjieba")
+    seg = Segmenter(Path(__file__).resolve().parent.parent / "models" / "jieba_userdict.txt",
+                    backend="rjieba", compact=True)
+    fast = seg._aligned_offsets(text)
+    seg._rjieba_offsets = lambda t: None  # force the word-by-word path
+    slow = seg._aligned_offsets(text)
+    assert fast == slow and fast is not None
+    words = [text[a:b] for a, b in zip(fast[0::2], fast[1::2])]
+    assert "".join(words) == "".join(text.split())
