@@ -96,3 +96,47 @@ def test_sorted_unique_and_covered():
     # k-grams of length 4 starting at 0, 2, 2 and 10 cover [0, 6) and [10, 14)
     assert _covered(np.array([2, 0, 2, 10]), 4) == 10
     assert _covered(np.array([], dtype=np.int64), 4) == 0
+
+
+# -- the stage on an engine ---------------------------------------------------------------
+def _engine_cohort():
+    """80 essays (enough for forked workers): copies, a template, a policy quote, stock phrases."""
+    from conftest import make_essay
+    from test_duplication import COPIED, OWN_A, OWN_B, OWN_C, OWN_D, POLICY_SENT
+
+    owns = [OWN_A, OWN_B, OWN_C, OWN_D]
+    stock = "不忘初心、牢记使命，以实际行动践行正确政绩观。"
+    texts = []
+    for i in range(80):
+        parts = [owns[i % 4], stock if i % 2 else "", f"第{i}号意见：" + owns[(i + 1) % 4]]
+        if i % 10 == 3:
+            parts.insert(1, COPIED)
+        if i % 7 == 0:
+            parts.append(f"通知要求“{POLICY_SENT}”")
+        texts.append("".join(parts))
+    texts[50] = texts[51] = OWN_B + COPIED  # a near-identical pair: one cluster
+    return [make_essay(t, id=f"E{i:04d}", source=f"{i}.txt") for i, t in enumerate(texts, 1)]
+
+
+def _stage_output(engine):
+    from pipeline.duplication import DuplicationStage
+    from pipeline.duplication.index import RefDoc
+    from test_duplication import COPIED, POLICY_SENT
+
+    essays = _engine_cohort()
+    stage = DuplicationStage([RefDoc("T0001", "范文", "t.txt", "范文开头。" + COPIED)], POLICY_SENT)
+    ctx = {} if engine is None else {"engine": engine}
+    stage.process(essays, ctx)
+    ctx.pop("engine", None)
+    return [(e.id, [m.to_dict() for m in e.matches], e.copied_ratio,
+             e.extra["largest_source"]) for e in essays], ctx
+
+
+def test_stage_output_is_the_same_on_two_forked_workers():
+    from pipeline.engines.local import LocalEngine
+
+    alone = _stage_output(None)
+    kinds = {m["kind"] for _, ms, _, _ in alone[0] for m in ms}
+    assert kinds == {"submission", "template", "quote", "boilerplate"}
+    assert alone[1]["clusters"]
+    assert _stage_output(LocalEngine(2)) == alone

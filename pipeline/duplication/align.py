@@ -59,15 +59,27 @@ class SortedHashes:
     stock phrase or quotation inside a copied passage does not split it.
     """
 
-    def __init__(self, hashes: np.ndarray, mask: np.ndarray | None = None):
+    def __init__(self, hashes: np.ndarray, mask: np.ndarray | None = None,
+                 order: np.ndarray | None = None):
+        """Args:
+            hashes: k-gram hashes of one normalised text.
+            mask: Optional, True at k-gram positions to leave out.
+            order: Optional ``np.argsort(hashes, kind="stable")`` computed beforehand
+                (the masked order is then derived from it without sorting again).
+        """
+        if order is None:
+            order = np.argsort(hashes, kind="stable")
+        order = order.astype(np.int32, copy=False)
         if mask is not None and mask.any():
-            self.real = np.flatnonzero(~mask).astype(np.int32)
-            hashes = hashes[~mask]
+            keep = ~mask
+            self.real = np.flatnonzero(keep).astype(np.int32)
+            rank = np.cumsum(keep, dtype=np.int32) - 1  # rank among unmasked k-grams
+            order = order[keep[order]]  # a stable filter of a sorted order stays sorted
+            self.pos = rank[order]
         else:
             self.real = np.arange(len(hashes), dtype=np.int32)
-        order = np.argsort(hashes, kind="stable").astype(np.int32)
+            self.pos = order  # rank among unmasked k-grams, in hash order
         self.hashes = hashes[order]
-        self.pos = order  # rank among unmasked k-grams, in hash order
         self.n = len(self.hashes)
         self.uniq = _uniq(self.hashes)
 

@@ -66,7 +66,7 @@ class NormText:
 
     Attributes:
         text: The normalised characters.
-        index: ``len(text)`` ints (numpy int64); ``text[i]`` stands for
+        index: ``len(text)`` ints (numpy int32); ``text[i]`` stands for
             ``orig[index[i]]`` (a folded synonym maps its first char to the
             variant's first char and the rest to the variant's last chars).
         n_orig: Length of the original text.
@@ -114,7 +114,7 @@ def normalize(text: str, *, t2s: bool = False) -> NormText:
     keep = (((cp >= 0x4E00) & (cp <= 0x9FFF)) | ((cp >= 0x3400) & (cp <= 0x4DBF))
             | ((cp >= 0xF900) & (cp <= 0xFAFF)) | ((cp >= 48) & (cp <= 57)))
     keep &= ~np.isin(cp, _FILLER_CP)
-    idx = np.flatnonzero(keep).astype(np.int64)
+    idx = np.flatnonzero(keep).astype(np.int32)
     kept = cp[idx].tobytes().decode("utf-32-le")
     matches = list(_SYN_RE.finditer(kept))
     if not matches:
@@ -130,7 +130,7 @@ def normalize(text: str, *, t2s: bool = False) -> NormText:
         if repl:
             pos = [int(idx[a])] + [int(idx[b - len(repl) + i]) for i in range(1, len(repl))]
             chars.append(repl)
-            parts.append(np.array(pos, dtype=np.int64))
+            parts.append(np.array(pos, dtype=np.int32))
         last = b
     chars.append(kept[last:])
     parts.append(idx[last:])

@@ -20,9 +20,11 @@ Order of work (all on normalised text, see :mod:`.normalize`):
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -51,9 +53,75 @@ class _Doc:
     group: int  # 0 essay, 1 template
     norm: NormText
     hashes: np.ndarray
+    order: np.ndarray  # stable argsort of ``hashes`` (int32), reused by SortedHashes
     mask: np.ndarray = field(default=None)  # type: ignore[assignment]
     quote_spans: list = field(default_factory=list)  # text spans
     bp_spans: list = field(default_factory=list)
+
+
+@dataclass
+class _Prepared:
+    """What the per-document preparation (possibly in a worker) sends back."""
+
+    norm: NormText
+    hashes: np.ndarray
+    order: np.ndarray
+    quotes: list  # quote Matches
+    curated: list  # (ns, ne, taohua index)
+
+
+class _Quoting:
+    """Quotation (curated list + policy alignment) and 套话 lookup for one document.
+
+    Holds only what the lookups need, so it travels cheaply to engine workers.
+    """
+
+    def __init__(self, k: int, quote_min_len: int, quotes: list[str], quote_matcher,
+                 taohua_matcher, policy, policy_text: str | None, policy_title: str):
+        self.k, self.quote_min_len = k, quote_min_len
+        self.quotes, self.quote_matcher, self.taohua_matcher = quotes, quote_matcher, taohua_matcher
+        self.policy, self.policy_text, self.policy_title = policy, policy_text, policy_title
+
+    def prepare(self, text: str, norm: NormText | None = None) -> _Prepared:
+        """Normalise (unless given), hash and look up quotations and 套话 in one text."""
+        norm = normalize(text) if norm is None else norm
+        hashes = kgram_hashes(norm.text, self.k)
+        order = np.argsort(hashes, kind="stable").astype(np.int32)
+        return _Prepared(norm, hashes, order, self.find_quotes(text, norm, hashes, order),
+                         self.taohua_matcher.find(norm))
+
+    def find_quotes(self, text: str, norm: NormText, hashes: np.ndarray,
+                    order: np.ndarray) -> list[Match]:
+        """Quote matches: curated quotations and policy passages, widened to their “…”."""
+        spans: list[tuple[int, int, str, int | None, int | None, str]] = []
+        for ns, ne, qi in self.quote_matcher.find(norm):
+            s, e = norm.span(ns, ne)
+            spans.append((s, e, f"Q{qi + 1:03d}", None, None, self.quotes[qi]))
+        if self.policy is not None:
+            pn, ph = self.policy
+            ps = align(SortedHashes(hashes, order=order), ph, k=self.k, gap=self.k,
+                       merge_gap=self.k, min_len=self.quote_min_len, min_density=0.6)
+            for p in ps:
+                s, e = norm.span(p.a_start, p.a_end)
+                s2, e2 = pn.span(p.b_start, p.b_end)
+                spans.append((s, e, "policy", s2, e2, self.policy_text[s2:e2]))
+        widened = widen_to_quotation([(s, e) for s, e, *_ in spans], text)
+        out: list[Match] = []
+        for (s, e), (_, _, sid, s2, e2, src) in zip(widened, spans):
+            extra = {"source_text": src[:SOURCE_TEXT_MAX],
+                     "source_title": self.policy_title if sid == "policy" else "名言警句"}
+            out.append(Match(s, e, "quote", sid, s2, e2, 1.0, extra))
+        return out
+
+
+def _prepare_essay(quoting: _Quoting, texts: Sequence[str], i: int) -> _Prepared:
+    return quoting.prepare(texts[i])
+
+
+def _map(context: dict, fn: Callable, items: Sequence) -> list:
+    """``[fn(x) for x in items]`` on the run's engine if there is one, else in process."""
+    engine = context.get("engine") if context else None
+    return engine.map(fn, items) if engine is not None else [fn(x) for x in items]
 
 
 class DuplicationStage:
@@ -122,12 +190,14 @@ class DuplicationStage:
         self.cluster_threshold = cluster_threshold
         self.quotes = list(quotes)
         self.taohua = list(taohua)
-        self._quote_matcher = PhraseMatcher(self.quotes, min_len=4)
         self._taohua_matcher = PhraseMatcher(self.taohua, min_len=taohua_min_len)
-        self._policy = None
+        policy = None
         if policy_text:
             pn = normalize(policy_text, t2s=True)
-            self._policy = (pn, SortedHashes(kgram_hashes(pn.text, k)))
+            policy = (pn, SortedHashes(kgram_hashes(pn.text, k)))
+        self._quoting = _Quoting(k, quote_min_len, self.quotes,
+                                 PhraseMatcher(self.quotes, min_len=4), self._taohua_matcher,
+                                 policy, policy_text, policy_title)
 
     @classmethod
     def from_settings(cls, settings, **kw) -> "DuplicationStage":
@@ -151,27 +221,6 @@ class DuplicationStage:
         return cls(refs, policy, policy_title or "policy", quotes, taohua, **kw)
 
     # -- steps --------------------------------------------------------------
-    def _quotes(self, d: _Doc) -> list[Match]:
-        out: list[Match] = []
-        spans: list[tuple[int, int, str, int | None, int | None, str]] = []
-        for ns, ne, qi in self._quote_matcher.find(d.norm):
-            s, e = d.norm.span(ns, ne)
-            spans.append((s, e, f"Q{qi + 1:03d}", None, None, self.quotes[qi]))
-        if self._policy is not None:
-            pn, ph = self._policy
-            ps = align(SortedHashes(d.hashes), ph, k=self.k, gap=self.k, merge_gap=self.k,
-                       min_len=self.quote_min_len, min_density=0.6)
-            for p in ps:
-                s, e = d.norm.span(p.a_start, p.a_end)
-                s2, e2 = pn.span(p.b_start, p.b_end)
-                spans.append((s, e, "policy", s2, e2, self.policy_text[s2:e2]))
-        widened = widen_to_quotation([(s, e) for s, e, *_ in spans], d.text)
-        for (s, e), (_, _, sid, s2, e2, src) in zip(widened, spans):
-            extra = {"source_text": src[:SOURCE_TEXT_MAX],
-                     "source_title": self.policy_title if sid == "policy" else "名言警句"}
-            out.append(Match(s, e, "quote", sid, s2, e2, 1.0, extra))
-        return out
-
     def _norm_spans(self, d: _Doc, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
         out = []
         for s, e in spans:
@@ -180,33 +229,50 @@ class DuplicationStage:
                 out.append((ns, ne))
         return out
 
-    def _extend(self, text: str, s: int, e: int) -> tuple[int, int]:
-        """Take in an opening bracket/quote before and filler + closing punctuation after."""
-        while s > 0 and text[s - 1] in _LEAD:
-            s -= 1
-        f = e
-        while f < len(text) and text[f] in FILLER_CHARS and f - e < 2:
-            f += 1
-        if f < len(text) and text[f] in _TRAIL:
-            e = f
-        while e < len(text) and text[e] in _TRAIL:
-            e += 1
-        return s, e
-
     def process(self, essays: list[Essay], context: dict) -> None:
-        """Annotate ``essays`` in place and fill ``context`` (clusters, templates, boilerplate)."""
-        k = self.k
-        docs: list[_Doc] = []
-        for e in essays:
-            n = normalize(e.text)
-            docs.append(_Doc(e.id, e.title, e.text, 0, n, kgram_hashes(n.text, k)))
+        """Annotate ``essays`` in place and fill ``context`` (clusters, templates, boilerplate).
+
+        Per-document preparation, the alignment of candidate pairs and the
+        boilerplate document frequencies run on ``context["engine"]`` when there
+        is one (results in input order: the output does not depend on it).
+        """
+        docs, prepared, lib_cands = self._prepare_docs(essays, context)
         n_essays = len(essays)
+        by_essay: dict[str, list[Match]] = {e.id: [] for e in essays}
+        for d, prep in zip(docs, prepared):  # 1. quotations
+            d.quote_spans = [(m.start, m.end) for m in prep.quotes]
+            if d.group == 0:
+                by_essay[d.id].extend(prep.quotes)
+        self._boilerplate(docs, [p.curated for p in prepared], n_essays, by_essay,
+                          context)  # 2. boilerplate
+        del prepared
+        cands = self._candidates(docs, lib_cands)  # 3. candidates
+        pair_sims = self._align_pairs(docs, cands, by_essay, context)  # 4. alignment
+        for e in essays:  # 5. per-essay summaries
+            _summarise(e, by_essay[e.id])
+        context["clusters"] = build_clusters(pair_sims, self.cluster_threshold)
+        context["templates"] = (self.templates.contexts()
+                                if isinstance(self.templates, TemplateLibrary)
+                                else [t.to_context() for t in self.templates])
+
+    def _prepare_docs(self, essays: list[Essay], context: dict,
+                      ) -> tuple[list[_Doc], list[_Prepared], object]:
+        """Essays (on the engine) then the reference documents they may share text with.
+
+        Returns:
+            The documents, their :class:`_Prepared` (same order) and the template
+            library's candidates (``None`` without a library).
+        """
+        texts = [e.text for e in essays]
+        prepared = _map(context, partial(_prepare_essay, self._quoting, texts), range(len(texts)))
+        docs = [_Doc(e.id, e.title, e.text, 0, p.norm, p.hashes, p.order)
+                for e, p in zip(essays, prepared)]
         lib_cands = None
         if isinstance(self.templates, TemplateLibrary):
             # only library documents sharing fingerprints with the essays are decoded; one
             # fewer than min_shared is asked for: stored fingerprints are winnowed unmasked
             lib_cands = self.templates.candidates(
-                [d.hashes for d in docs], k, self.cand_max_df, max(1, self.min_shared - 1))
+                [d.hashes for d in docs], self.k, self.cand_max_df, max(1, self.min_shared - 1))
             positions = lib_cands.positions
             refs = [self.templates[i] for i in positions]
             norms = [self.templates.normalize(i) for i in positions]
@@ -214,24 +280,25 @@ class DuplicationStage:
             refs = self.templates
             norms = [normalize(t.text, t2s=True) for t in refs]
         for t, n in zip(refs, norms):
-            docs.append(_Doc(t.id, t.title, t.text, 1, n, kgram_hashes(n.text, k)))
-        by_essay: dict[str, list[Match]] = {e.id: [] for e in essays}
+            p = self._quoting.prepare(t.text, n)
+            prepared.append(p)
+            docs.append(_Doc(t.id, t.title, t.text, 1, n, p.hashes, p.order))
+        return docs, prepared, lib_cands
 
-        # 1. quotations
-        for d in docs:
-            qs = self._quotes(d)
-            d.quote_spans = [(m.start, m.end) for m in qs]
-            if d.group == 0:
-                by_essay[d.id].extend(qs)
+    def _boilerplate(self, docs: list[_Doc], curated_hits: list[list], n_essays: int,
+                     by_essay: dict[str, list[Match]], context: dict) -> None:
+        """Boilerplate matches and the seed masks (df over essays only; masks for every doc).
 
-        # 2. boilerplate (df over essays only; masks for every doc)
+        Args:
+            curated_hits: Per document, its 套话 list hits ``(ns, ne, entry index)``.
+        """
+        k = self.k
         thr = df_threshold(n_essays, self.min_df, self.df_ratio, self.max_df_abs)
         bp: BoilerplateRuns = boilerplate_runs([d.hashes for d in docs], k, thr,
                                                self.bp_max_run, n_count=n_essays)
         bp_entries: dict[str, dict] = {}
-        for di, d in enumerate(docs):
+        for di, (d, curated) in enumerate(zip(docs, curated_hits)):
             found = [(ns, ne, None) for ns, ne in bp.runs[di] if ne - ns >= self.bp_min_len]
-            curated = self._taohua_matcher.find(d.norm)
             found += [(ns, ne, self.taohua[i]) for ns, ne, i in curated]
             masked = self._norm_spans(d, d.quote_spans) + [(ns, ne) for ns, ne, _ in curated]
             d.mask = span_mask(len(d.hashes), masked, k) | bp.masks[di]
@@ -244,11 +311,11 @@ class DuplicationStage:
                 spans.append((s, e, key, entry is not None))
             d.bp_spans = [(s, e) for s, e, _, _ in spans]
             if d.group == 0:
-                for s, e, key, curated in spans:
-                    ent = bp_entries.setdefault(key, {"text": d.text[s:e], "curated": curated})
-                    ent["curated"] = ent["curated"] or curated
+                for s, e, key, curated_hit in spans:
+                    ent = bp_entries.setdefault(key, {"text": d.text[s:e], "curated": curated_hit})
+                    ent["curated"] = ent["curated"] or curated_hit
                     by_essay[d.id].append(Match(s, e, "boilerplate", key, None, None, 1.0, {}))
-        _document_frequency(bp_entries, [d.norm.text for d in docs[:n_essays]])
+        _document_frequency(bp_entries, [d.norm.text for d in docs[:n_essays]], context)
         bp_list = sorted(bp_entries.items(), key=lambda kv: (-kv[1]["df"], kv[1]["text"]))
         bp_ids = {key: f"B{i:03d}" for i, (key, _) in enumerate(bp_list, 1)}
         for ms in by_essay.values():
@@ -261,43 +328,37 @@ class DuplicationStage:
         context["boilerplate"] = [{"id": bp_ids[key], "text": ent["text"],
                                    "df": ent["df"]} for key, ent in bp_list]
 
-        # 3. candidates (pure function over fingerprints)
+    def _candidates(self, docs: list[_Doc], lib_cands) -> list[tuple[int, int, int]]:
+        """Candidate pairs from winnowed, masked fingerprints (never all pairs)."""
         fps = [winnow(d.hashes, self.window, d.mask) for d in docs]
         if lib_cands is not None:  # library documents not decoded count for cand_max_df too
             fps = lib_cands.drop_frequent(fps, self.cand_max_df)
-        groups = [d.group for d in docs]
-        cands = candidate_pairs(fps, min_shared=self.min_shared, max_df=self.cand_max_df,
-                                groups=groups)
+        return candidate_pairs(fps, min_shared=self.min_shared, max_df=self.cand_max_df,
+                               groups=[d.group for d in docs])
 
-        # 4. alignment
-        prepared: dict[int, SortedHashes] = {}
+    def _align_pairs(self, docs: list[_Doc], cands: list[tuple[int, int, int]],
+                     by_essay: dict[str, list[Match]], context: dict,
+                     ) -> list[tuple[str, str, float]]:
+        """Align candidate pairs (on the engine), add both sides' matches in pair order.
 
-        def prep(i: int) -> SortedHashes:
-            if i not in prepared:
-                prepared[i] = SortedHashes(docs[i].hashes, docs[i].mask)
-            return prepared[i]
-
-        pair_sims: list[tuple[str, str, float]] = []
+        Returns:
+            ``(id_a, id_b, similarity)`` of the submission pairs, for clustering.
+        """
+        pairs = []
         for i, j, _ in cands:
-            kind = pair_kind(groups[i], groups[j])
+            kind = pair_kind(docs[i].group, docs[j].group)
             if kind is None:
                 continue
-            if groups[i] == 1:  # keep the essay first
-                i, j = j, i
-            ps = align(prep(i), prep(j), k=k, gap=self.gap, merge_gap=self.merge_gap,
-                       min_len=self.min_len, min_density=self.min_density)
-            if not ps:
+            pairs.append((j, i, kind) if docs[i].group == 1 else (i, j, kind))  # essay first
+        aligner = _PairAligner(docs, k=self.k, gap=self.gap, merge_gap=self.merge_gap,
+                               min_len=self.min_len, min_density=self.min_density)
+        pair_sims: list[tuple[str, str, float]] = []
+        for (i, j, kind), found in zip(pairs, _map(context, aligner, pairs)):
+            if found is None:
                 continue
             a, b = docs[i], docs[j]
             spans_a, spans_b = [], []
-            for p in ps:
-                sa, ea = self._extend(a.text, *a.norm.span(p.a_start, p.a_end))
-                sb, eb = self._extend(b.text, *b.norm.span(p.b_start, p.b_end))
-                sa, ea = _trim(sa, ea, a.quote_spans + a.bp_spans)
-                sb, eb = _trim(sb, eb, b.quote_spans + b.bp_spans)
-                if ea - sa < self.min_len or eb - sb < self.min_len:
-                    continue
-                sim = _similarity(a.norm.text[p.a_start:p.a_end], b.norm.text[p.b_start:p.b_end])
+            for sa, ea, sb, eb, sim in found:
                 extra_a = {"source_text": b.text[sb:eb][:SOURCE_TEXT_MAX], "source_title": b.title}
                 if b.group == 0:
                     # input order only — a hint for the reader, never evidence of who copied
@@ -311,48 +372,129 @@ class DuplicationStage:
             if kind == "submission":
                 pair_sims.append((a.id, b.id, pair_similarity(
                     union_length(spans_a), len(a.text), union_length(spans_b), len(b.text))))
-
-        # 5. per-essay summaries
-        for e in essays:
-            ms = by_essay[e.id]
-            e.matches.extend(ms)
-            copied = [(m.start, m.end) for m in ms if m.kind in ("submission", "template")]
-            excluded = [(m.start, m.end) for m in ms if m.kind == "quote"]
-            n = len(e.text)
-            e.copied_ratio = union_length(subtract_spans(copied, excluded)) / n if n else 0.0
-            per_src: dict[tuple[str, str], list] = {}
-            for m in ms:
-                if m.kind in ("submission", "template"):
-                    per_src.setdefault((m.source_id, m.kind), []).append((m.start, m.end))
-            if per_src:
-                chars, sid, kind = min((-union_length(sp), sid, kind)
-                                       for (sid, kind), sp in per_src.items())
-                chars = -chars
-                e.extra["largest_source"] = {"id": sid, "kind": kind, "chars": chars,
-                                             "ratio": round(chars / n, 4) if n else 0.0}
-            else:
-                e.extra["largest_source"] = None
-        context["clusters"] = build_clusters(pair_sims, self.cluster_threshold)
-        context["templates"] = (self.templates.contexts()
-                                if isinstance(self.templates, TemplateLibrary)
-                                else [t.to_context() for t in self.templates])
+        return pair_sims
 
 
-def _document_frequency(entries: dict[str, dict], texts: list[str]) -> None:
+class _PairAligner:
+    """Aligns one candidate pair of prepared documents (a picklable callable for engines).
+
+    Prepared hashes are kept for the most recently used documents: pairs come
+    sorted by their first document, so it is reused pair after pair.
+    """
+
+    def __init__(self, docs: list[_Doc], *, k: int, gap: int, merge_gap: int, min_len: int,
+                 min_density: float, cache_size: int = 512):
+        self.docs = docs
+        self.k, self.gap, self.merge_gap = k, gap, merge_gap
+        self.min_len, self.min_density = min_len, min_density
+        self.cache_size = cache_size
+        self._cache: OrderedDict[int, SortedHashes] = OrderedDict()
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_cache"] = OrderedDict()
+        return state
+
+    def _sorted(self, i: int) -> SortedHashes:
+        sh = self._cache.get(i)
+        if sh is None:
+            d = self.docs[i]
+            sh = self._cache[i] = SortedHashes(d.hashes, d.mask, d.order)
+            if len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(i)
+        return sh
+
+    def __call__(self, pair: tuple[int, int, str],
+                 ) -> list[tuple[int, int, int, int, float]] | None:
+        """``(sa, ea, sb, eb, similarity)`` text spans of the pair's copied passages, or
+        ``None`` when alignment found no passage at all (an empty list: passages that
+        shrank below ``min_len`` once extended and trimmed)."""
+        i, j, _ = pair
+        ps = align(self._sorted(i), self._sorted(j), k=self.k, gap=self.gap,
+                   merge_gap=self.merge_gap, min_len=self.min_len, min_density=self.min_density)
+        if not ps:
+            return None
+        a, b = self.docs[i], self.docs[j]
+        out = []
+        for p in ps:
+            sa, ea = _extend(a.text, *a.norm.span(p.a_start, p.a_end))
+            sb, eb = _extend(b.text, *b.norm.span(p.b_start, p.b_end))
+            sa, ea = _trim(sa, ea, a.quote_spans + a.bp_spans)
+            sb, eb = _trim(sb, eb, b.quote_spans + b.bp_spans)
+            if ea - sa < self.min_len or eb - sb < self.min_len:
+                continue
+            sim = _similarity(a.norm.text[p.a_start:p.a_end], b.norm.text[p.b_start:p.b_end])
+            out.append((sa, ea, sb, eb, sim))
+        return out
+
+
+def _summarise(e: Essay, ms: list[Match]) -> None:
+    """Add ``ms`` to the essay; set ``copied_ratio`` and ``extra["largest_source"]``."""
+    e.matches.extend(ms)
+    copied = [(m.start, m.end) for m in ms if m.kind in ("submission", "template")]
+    excluded = [(m.start, m.end) for m in ms if m.kind == "quote"]
+    n = len(e.text)
+    e.copied_ratio = union_length(subtract_spans(copied, excluded)) / n if n else 0.0
+    per_src: dict[tuple[str, str], list] = {}
+    for m in ms:
+        if m.kind in ("submission", "template"):
+            per_src.setdefault((m.source_id, m.kind), []).append((m.start, m.end))
+    if per_src:
+        chars, sid, kind = min((-union_length(sp), sid, kind)
+                               for (sid, kind), sp in per_src.items())
+        chars = -chars
+        e.extra["largest_source"] = {"id": sid, "kind": kind, "chars": chars,
+                                     "ratio": round(chars / n, 4) if n else 0.0}
+    else:
+        e.extra["largest_source"] = None
+
+
+def _extend(text: str, s: int, e: int) -> tuple[int, int]:
+    """Take in an opening bracket/quote before and filler + closing punctuation after."""
+    while s > 0 and text[s - 1] in _LEAD:
+        s -= 1
+    f = e
+    while f < len(text) and text[f] in FILLER_CHARS and f - e < 2:
+        f += 1
+    if f < len(text) and text[f] in _TRAIL:
+        e = f
+    while e < len(text) and text[e] in _TRAIL:
+        e += 1
+    return s, e
+
+
+class _KeyFinder:
+    """Which boilerplate keys one text contains (a picklable callable for engines)."""
+
+    def __init__(self, keys: list[str], texts: Sequence[str]):
+        import ahocorasick
+
+        self.texts = texts
+        self.auto = ahocorasick.Automaton()
+        for n, key in enumerate(keys):
+            self.auto.add_word(key, n)
+        self.auto.make_automaton()
+
+    def __call__(self, i: int) -> list[int]:
+        return sorted({n for _, n in self.auto.iter(self.texts[i])})
+
+
+def _document_frequency(entries: dict[str, dict], texts: list[str],
+                        context: dict | None = None) -> None:
     """Set ``entry["df"]``: the number of texts containing each normalised key."""
-    import ahocorasick
-
     for ent in entries.values():
         ent["df"] = 0
     if not entries:
         return
-    auto = ahocorasick.Automaton()
-    for key in entries:
-        auto.add_word(key, key)
-    auto.make_automaton()
-    for t in texts:
-        for key in {key for _, key in auto.iter(t)}:
-            entries[key]["df"] += 1
+    keys = list(entries)
+    counts = [0] * len(keys)
+    for found in _map(context or {}, _KeyFinder(keys, texts), range(len(texts))):
+        for n in found:
+            counts[n] += 1
+    for key, c in zip(keys, counts):
+        entries[key]["df"] = c
 
 
 def _trim(s: int, e: int, holes: list[tuple[int, int]]) -> tuple[int, int]:
