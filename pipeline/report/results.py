@@ -2,6 +2,13 @@
 
 Field names are stable; fields may be added. A breaking change bumps the
 schema version in :data:`pipeline.essay.SCHEMA`.
+
+Layout (the contract is the parsed data, not the whitespace): one top-level
+field per line; a top-level list (``essays``, ``skipped``, ``clusters`` …)
+has one element per line; every value is compact JSON (``,``/``:`` without
+spaces, UTF-8, not ASCII-escaped). One essay per line lets the whole document
+be produced by the C JSON encoder, and lets line-oriented tools read essays
+one at a time.
 """
 from __future__ import annotations
 
@@ -12,12 +19,36 @@ from .. import __version__
 from ..essay import SCHEMA
 from .atomic import atomic_write_text
 
+#: Types passed through unchanged by :func:`_jsonable` (exact types, not subclasses).
+_SCALARS = frozenset({str, int, bool, type(None)})
+#: Compact JSON, C encoder (no ``indent``), Chinese kept readable.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=False).encode
+
 
 def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
+    """Plain JSON data for ``obj``: fresh dicts/lists, floats rounded to 6 places.
+
+    Dict keys become ``str``; tuples become lists; objects with ``to_dict``
+    are converted through it; numpy scalars become Python scalars via
+    ``.item()`` (not rounded). Exact built-in types are dispatched first
+    (``type(x) is ...``) since the document holds millions of them.
+
+    Args:
+        obj: Any nesting of dicts, lists, tuples, scalars and ``to_dict`` objects.
+
+    Returns:
+        The same data as plain Python containers and scalars.
+    """
+    t = type(obj)
+    if t in _SCALARS:
+        return obj
+    if t is float:
+        return round(obj, 6)
+    if t is dict or isinstance(obj, dict):
+        return {(k if type(k) is str else str(k)):
+                (v if type(v) in _SCALARS else _jsonable(v)) for k, v in obj.items()}
+    if t is list or t is tuple or isinstance(obj, (list, tuple)):
+        return [v if type(v) in _SCALARS else _jsonable(v) for v in obj]
     if hasattr(obj, "to_dict"):
         return _jsonable(obj.to_dict())
     if hasattr(obj, "item"):  # numpy scalars
@@ -45,23 +76,63 @@ def result_settings(settings) -> dict:
     return out
 
 
-def results_dict(result) -> dict:
-    """The whole results document as plain JSON data (deterministic order)."""
-    cohort = _jsonable(result.cohort)
-    doc = {
+def _head(result) -> dict:
+    """The top-level fields before ``essays``."""
+    return {
         "schema": SCHEMA,
         "generator": f"xinde {__version__}",
         "input": {"n_files": result.n_files, "n_essays": len(result.essays),
                   "n_skipped": len(result.skipped)},
         "settings": result_settings(result.settings),
-        "essays": [_jsonable(e.to_dict()) for e in result.essays],
-        "skipped": [s.to_dict() for s in result.skipped],
     }
-    doc.update({k: v for k, v in sorted(cohort.items()) if k not in doc})
+
+
+def _tail(result, taken) -> dict:
+    """The top-level fields after ``essays``: ``skipped``, then the cohort's keys
+    (sorted) not already in ``taken``."""
+    doc = {"skipped": [s.to_dict() for s in result.skipped]}
+    cohort = _jsonable(result.cohort)
+    doc.update({k: v for k, v in sorted(cohort.items()) if k not in taken and k not in doc})
     return doc
+
+
+def results_dict(result) -> dict:
+    """The whole results document as plain JSON data (deterministic order)."""
+    doc = _head(result)
+    doc["essays"] = [_jsonable(e.to_dict()) for e in result.essays]
+    doc.update(_tail(result, doc))
+    return doc
+
+
+def _field(key: str, value) -> str:
+    """One top-level field: ``"key":value`` on one line, or for a non-empty list
+    the opening bracket, one element per line and the closing bracket."""
+    if isinstance(value, list):
+        return _list_field(key, [_ENCODE(v) for v in value])
+    return f" {_ENCODE(key)}:{_ENCODE(value)}"
+
+
+def _list_field(key: str, items: list[str]) -> str:
+    """A top-level list field from its already encoded elements."""
+    if not items:
+        return f" {_ENCODE(key)}:[]"
+    return f" {_ENCODE(key)}:[\n  " + ",\n  ".join(items) + "\n ]"
+
+
+def results_text(result) -> str:
+    """The text of ``results.json`` (see the module docstring for the layout).
+
+    ``json.loads`` of it equals :func:`results_dict`; essays are converted
+    and encoded one at a time by the C encoder.
+    """
+    head = _head(result)
+    fields = [_field(k, v) for k, v in head.items()]
+    fields.append(_list_field("essays", [_ENCODE(_jsonable(e.to_dict()))
+                                         for e in result.essays]))
+    fields += [_field(k, v) for k, v in _tail(result, {**head, "essays": None}).items()]
+    return "{\n" + ",\n".join(fields) + "\n}\n"
 
 
 def write_results(result, out_dir: Path) -> Path:
     """Write ``results.json`` atomically; byte-identical for identical input."""
-    text = json.dumps(results_dict(result), ensure_ascii=False, indent=1, sort_keys=False)
-    return atomic_write_text(Path(out_dir) / "results.json", text + "\n")
+    return atomic_write_text(Path(out_dir) / "results.json", results_text(result))
