@@ -113,6 +113,9 @@ def seeds(a: SortedHashes, b: SortedHashes, max_occ: int = 4) -> np.ndarray:
     ok = (na <= max_occ) & (nb <= max_occ)
     la, na, lb, nb = la[ok], na[ok], lb[ok], nb[ok]
     tot = na * nb
+    if len(tot) and tot.max() == 1:  # every shared k-gram once on each side: no products
+        s = np.stack([a.pos[la], b.pos[lb]], axis=1)
+        return s[np.lexsort((s[:, 1], s[:, 0]))]
     rep_a, rep_b = np.repeat(la, tot), np.repeat(lb, tot)
     off = np.arange(int(tot.sum())) - np.repeat(np.cumsum(tot) - tot, tot)
     nbr = np.repeat(nb, tot)
@@ -121,12 +124,16 @@ def seeds(a: SortedHashes, b: SortedHashes, max_occ: int = 4) -> np.ndarray:
 
 
 def _split(s: np.ndarray, col: int, gap: int) -> list[np.ndarray]:
-    order = np.argsort(s[:, col], kind="stable")
-    s = s[order]
-    breaks = np.flatnonzero(np.diff(s[:, col]) > gap) + 1
+    """Seeds sorted (stably) by column ``col``, cut where it jumps by more than ``gap``."""
+    d = np.diff(s[:, col])
+    if (d < 0).any():  # not sorted yet (a stable sort of a sorted column is a no-op)
+        s = s[np.argsort(s[:, col], kind="stable")]
+        d = np.diff(s[:, col])
+    breaks = np.flatnonzero(d > gap) + 1
     if len(breaks) == 0:
         return [s]
-    return np.split(s, breaks)
+    bounds = [0, *breaks.tolist(), len(s)]
+    return [s[x:y] for x, y in zip(bounds[:-1], bounds[1:])]
 
 
 def cluster_seeds(s: np.ndarray, gap: int) -> list[np.ndarray]:

@@ -383,7 +383,7 @@ class _PairAligner:
     """
 
     def __init__(self, docs: list[_Doc], *, k: int, gap: int, merge_gap: int, min_len: int,
-                 min_density: float, cache_size: int = 512):
+                 min_density: float, cache_size: int = 2048):
         self.docs = docs
         self.k, self.gap, self.merge_gap = k, gap, merge_gap
         self.min_len, self.min_density = min_len, min_density
