@@ -175,3 +175,66 @@ def test_discover_is_sorted_recursive_and_skips_symlink_loops(tmp_path):
     root, files, skipped = discover(tmp_path)
     assert [f.relative_to(root).as_posix() for f in files] == ["1.txt", "b/2.txt"]
     assert [s.code for s in skipped] == ["X013"] and skipped[0].source == "b/loop"
+
+
+# -- read_files: the reading loop of runner.load, order kept whatever runs it --------
+def _mixed_folder(root, n_plain=3):
+    (root / "sub").mkdir()
+    for i in range(n_plain):
+        (root / f"a{i:03d}.txt").write_text(ESSAY + f"第{i}份。", encoding="utf-8")
+    (root / "gbk.txt").write_bytes(ESSAY.encode("gbk"))
+    (root / "empty.txt").write_bytes(b"  \n")
+    (root / "sub" / "broken.docx").write_bytes(b"not a zip")
+    (root / "notes.rtf").write_text("x", encoding="utf-8")
+    row = ESSAY.replace("\n", "")
+    (root / "rows.csv").write_text(f"姓名,心得体会\n张三,{row}\n李四,\n", encoding="utf-8")
+
+
+def test_read_files_matches_load(tmp_path):
+    from pipeline.config import Settings
+    from pipeline.ingest.batch import read_files
+    from pipeline.runner import load
+
+    _mixed_folder(tmp_path)
+    root, files, _ = discover(tmp_path)
+    docs, skipped = read_files(files, root, Settings())
+    assert [d.source for d in docs] == ["a000.txt", "a001.txt", "a002.txt", "gbk.txt",
+                                        "rows.csv#row2"]
+    assert docs[3].text == ESSAY and docs[3].meta["encoding"] == "gb18030"
+    assert [(s.source, s.code) for s in skipped] == [
+        ("empty.txt", "X001"), ("notes.rtf", "X009"), ("rows.csv#row3", "X011"),
+        ("sub/broken.docx", "X006")]
+    _, n_files, essays, load_skipped = load(tmp_path, Settings())
+    assert n_files == len(files) and load_skipped == skipped
+    assert [e.raw for e in essays][:4] == [d.text.split("\n", 1)[1] for d in docs[:4]]
+
+
+def test_read_files_same_result_over_workers(tmp_path):
+    from pipeline.config import Settings
+    from pipeline.ingest.batch import read_files
+    from pipeline.parallel import map_shared
+
+    _mixed_folder(tmp_path, n_plain=70)  # above the in-process threshold of map_shared
+    root, files, _ = discover(tmp_path)
+    serial = read_files(files, root, Settings())
+    parallel = read_files(files, root, Settings(),
+                          map_fn=lambda fn, items: map_shared(fn, items, 2))
+    backwards = read_files(files, root, Settings(),
+                           map_fn=lambda fn, items: [fn(f) for f in items[::-1]][::-1])
+    assert serial == parallel == backwards
+    assert len(serial[0]) == 72 and len(serial[1]) == 4
+
+
+def test_read_one_turns_reader_bugs_into_x999(tmp_path, monkeypatch):
+    from pipeline.config import Settings
+    from pipeline.ingest import batch
+
+    f = tmp_path / "a.txt"
+    f.write_text(ESSAY, encoding="utf-8")
+
+    def boom(*a, **k):
+        raise RuntimeError("reader bug")
+
+    monkeypatch.setattr(batch, "read_file", boom)
+    docs, skipped = batch.read_one(f, tmp_path, Settings())
+    assert docs == [] and skipped[0].code == "X999" and "reader bug" in skipped[0].reason

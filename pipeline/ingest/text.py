@@ -21,7 +21,8 @@ _BOMS = (
 # on binary data than a real essay encoding.
 _ACCEPTED = {"gb18030", "gbk", "gb2312", "big5", "big5hkscs", "utf_8", "utf_16", "utf_16_le",
              "utf_16_be", "hz", "cp950", "cp936", "ascii", "utf_32"}
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: What makes a decoded text implausible: control chars, private use, U+FFFD.
+_IMPLAUSIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ue000-\uf8ff\ufffd]")
 _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f]")
 
 
@@ -50,9 +51,7 @@ def _plausible(text: str) -> bool:
     """Decoded text looks like human text: few control chars, not mostly private-use."""
     if not text:
         return True
-    bad = len(_CONTROL.findall(text)) + sum(1 for c in text if "\ue000" <= c <= "\uf8ff"
-                                            or c == "\ufffd")
-    return bad / len(text) < 0.01
+    return len(_IMPLAUSIBLE.findall(text)) / len(text) < 0.01
 
 
 def decode_bytes(data: bytes, path: str) -> tuple[str, str]:
