@@ -113,10 +113,30 @@ def _csp(*scripts: str) -> str:
     return _CSP.format(hashes=hashes or "'none'")
 
 
+#: Attribute names a plain ``dict`` has; any other ``x.name`` on a dict is a key.
+_DICT_ATTRS = frozenset(dir(dict))
+
+
 def _env():
+    """The Jinja environment of the report templates (autoescaping, strict).
+
+    ``{{ row.name }}`` on a plain dict normally tries ``getattr`` first and
+    catches the ``AttributeError``; the templates read thousands of dict rows
+    a page, so a dict is looked up by key directly when ``name`` is not one of
+    its attributes — the same result, without the exception.
+    """
     import jinja2
 
-    return jinja2.Environment(
+    class _Environment(jinja2.Environment):
+        def getattr(self, obj, attribute):
+            if type(obj) is dict and attribute not in _DICT_ATTRS:
+                try:
+                    return obj[attribute]
+                except (KeyError, TypeError):
+                    pass
+            return super().getattr(obj, attribute)
+
+    return _Environment(
         loader=jinja2.PackageLoader("pipeline.report", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -443,10 +463,19 @@ def _essay_context(c: _Cohort, e, prev_id: str | None, next_id: str | None) -> d
 
 # -- entry point ------------------------------------------------------------------------
 class _Pages:
-    """Renders essay pages; shared with forked workers (nothing is pickled)."""
+    """Renders essay pages; shared with forked workers (nothing is pickled).
 
-    def __init__(self, c: _Cohort, env, folder: Path):
-        self.c, self.folder = c, folder
+    Args:
+        c: The cohort lookups.
+        env: The Jinja environment.
+        folder: Where the pages are written.
+        extra: Optional ``f(essay) -> picklable`` computed for every essay
+            next to its page (e.g. its ``results.json`` line), so callers can
+            spread other per-essay work over the same workers.
+    """
+
+    def __init__(self, c: _Cohort, env, folder: Path, extra=None):
+        self.c, self.folder, self.extra = c, folder, extra
         self.tpl = env.get_template("essay.html.j2")
         self.css = Markup(_static("report.css"))
         js = _static("essay.js")
@@ -454,6 +483,7 @@ class _Pages:
         self.ids = [e.id for e in c.result.essays]
 
     def write(self, i: int) -> str:
+        """Render and write essay ``i``'s page; returns its file name."""
         ids, e = self.ids, self.c.result.essays[i]
         ctx = _essay_context(self.c, e, ids[i - 1] if i > 0 else None,
                              ids[i + 1] if i + 1 < len(ids) else None)
@@ -462,29 +492,161 @@ class _Pages:
         (self.folder / name).write_text(page, encoding="utf-8")
         return name
 
+    def write_range(self, bounds: tuple[int, int]) -> tuple[list[str], list]:
+        """Pages of essays ``range(*bounds)``: their file names and ``extra`` values."""
+        names = [self.write(i) for i in range(*bounds)]
+        essays = self.c.result.essays
+        extras = [self.extra(essays[i]) for i in range(*bounds)] if self.extra else []
+        return names, extras
+
 
 _PAGES: _Pages | None = None  # set in the parent right before forking workers
 
 
-def _write_chunk(bounds: tuple[int, int]) -> list[str]:
+def _write_chunk(bounds: tuple[int, int]) -> tuple[list[str], list]:
     assert _PAGES is not None
-    return [_PAGES.write(i) for i in range(*bounds)]
+    return _PAGES.write_range(bounds)
 
 
-def _write_pages(pages: _Pages, n: int, jobs: int) -> list[str]:
-    import multiprocessing as mp
-
-    global _PAGES
-    if jobs <= 1 or n < PARALLEL_MIN or "fork" not in mp.get_all_start_methods():
-        return [pages.write(i) for i in range(n)]
+def _chunks(n: int, jobs: int) -> list[tuple[int, int]]:
+    """``[start, end)`` ranges of about ``n / (8 jobs)`` essays (at least 50)."""
     step = max(50, n // (jobs * 8))
-    chunks = [(a, min(n, a + step)) for a in range(0, n, step)]
-    _PAGES = pages
-    try:
-        with mp.get_context("fork").Pool(jobs) as pool:
-            return [name for part in pool.map(_write_chunk, chunks) for name in part]
-    finally:
+    return [(a, min(n, a + step)) for a in range(0, n, step)]
+
+
+class PageRun:
+    """Essay pages being rendered, in forked workers while the caller does other work.
+
+    Creating it starts the work: with ``jobs > 1``, at least
+    :data:`PARALLEL_MIN` essays and ``fork`` available, ``jobs`` forked
+    processes render the pages (and ``extra``) in chunks while the caller
+    goes on; otherwise nothing runs until :meth:`results`, which renders in
+    this process. Either way the pages go to a staging folder that
+    :meth:`finish` swaps in for ``essays/``, so an interrupted run never leaves
+    a mix of old and new pages; :meth:`abort` (or leaving a ``with`` block by
+    an exception) stops the workers and removes the staging folder.
+
+    Args:
+        result: The run's :class:`~pipeline.runner.RunResult`.
+        out_dir: The output folder (created if needed).
+        lang: UI language; defaults to ``result.settings.lang``.
+        jobs: Worker processes; defaults to ``result.settings.jobs``.
+        extra: Optional ``f(essay) -> picklable`` computed per essay alongside
+            its page; :meth:`results` returns the values in essay order.
+    """
+
+    def __init__(self, result, out_dir: Path, lang: str | None = None,
+                 jobs: int | None = None, extra=None):
+        import tempfile
+
+        self.out = Path(out_dir)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.lang = lang or getattr(result.settings, "lang", "zh") or "zh"
+        self.jobs = jobs or getattr(result.settings, "jobs", 1) or 1
+        self.c = _Cohort(result, self.lang)
+        self.env = _env()
+        self.n = len(result.essays)
+        self.stage = Path(tempfile.mkdtemp(prefix=".essays.", dir=self.out))
+        self.pages = _Pages(self.c, self.env, self.stage, extra)
+        self._pool = self._async = self._done = None
+        try:
+            self._start()
+        except BaseException:
+            self.abort()
+            raise
+
+    def __enter__(self) -> "PageRun":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()
+
+    def _start(self) -> None:
+        """Fork the workers and queue the chunks (parallel case only)."""
+        import gc
+        import multiprocessing as mp
+
+        global _PAGES
+        if self.jobs <= 1 or self.n < PARALLEL_MIN or "fork" not in mp.get_all_start_methods():
+            return
+        _PAGES = self.pages
+        gc.freeze()  # workers never scan (and so never copy) the inherited objects
+        try:
+            self._pool = mp.get_context("fork").Pool(self.jobs)
+        finally:
+            gc.unfreeze()
+        self._async = self._pool.map_async(_write_chunk, _chunks(self.n, self.jobs))
+
+    def results(self) -> tuple[list[str], list]:
+        """Wait for (or do) the rendering.
+
+        Returns:
+            The page file names and the ``extra`` values, both in essay order.
+        """
+        if self._done is None:
+            if self._async is not None:
+                try:
+                    parts = self._async.get()
+                finally:
+                    self._close()
+            else:
+                parts = [self.pages.write_range((0, self.n))]
+            self._done = ([x for names, _ in parts for x in names],
+                          [x for _, extras in parts for x in extras])
+        return self._done
+
+    def _close(self) -> None:
+        global _PAGES
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
         _PAGES = None
+
+    def index_html(self) -> str:
+        """The text of ``index.html`` (needs no page to exist)."""
+        index_js = _static("index.js")
+        return self.env.get_template("index.html.j2").render(
+            css=Markup(_static("report.css")), js=Markup(index_js), csp=_csp(index_js),
+            lang=self.lang, **_index_context(self.c))
+
+    def finish(self, index: str | None = None) -> list[Path]:
+        """Install the pages as ``essays/`` and write ``index.html`` (atomically, last).
+
+        Args:
+            index: The text of ``index.html`` if already rendered (see :meth:`index_html`).
+
+        Returns:
+            The paths written, index first.
+        """
+        import os
+        import shutil
+        import tempfile
+
+        names, _ = self.results()
+        try:
+            os.chmod(self.stage, 0o755)
+            final = self.out / "essays"
+            old = None
+            if final.exists():
+                old = Path(tempfile.mkdtemp(prefix=".essays.old.", dir=self.out))
+                os.replace(final, old / "essays")
+            os.replace(self.stage, final)
+        except BaseException:
+            self.abort()
+            raise
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        html = index if index is not None else self.index_html()
+        return [atomic_write_text(self.out / "index.html", html)] + [final / n for n in names]
+
+    def abort(self) -> None:
+        """Stop the workers and remove the staging folder."""
+        import shutil
+
+        self._close()
+        shutil.rmtree(self.stage, ignore_errors=True)
 
 
 def write_html(result, out_dir: Path, lang: str | None = None,
@@ -506,33 +668,5 @@ def write_html(result, out_dir: Path, lang: str | None = None,
     Returns:
         The paths written, index first.
     """
-    import os
-    import shutil
-    import tempfile
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    lang = lang or getattr(result.settings, "lang", "zh") or "zh"
-    jobs = jobs or getattr(result.settings, "jobs", 1) or 1
-    c = _Cohort(result, lang)
-    env = _env()
-    stage = Path(tempfile.mkdtemp(prefix=".essays.", dir=out))
-    try:
-        names = _write_pages(_Pages(c, env, stage), len(result.essays), jobs)
-        os.chmod(stage, 0o755)
-        final = out / "essays"
-        old = None
-        if final.exists():
-            old = Path(tempfile.mkdtemp(prefix=".essays.old.", dir=out))
-            os.replace(final, old / "essays")
-        os.replace(stage, final)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    index_js = _static("index.js")
-    html = env.get_template("index.html.j2").render(
-        css=Markup(_static("report.css")), js=Markup(index_js), csp=_csp(index_js), lang=lang,
-        **_index_context(c))
-    return [atomic_write_text(out / "index.html", html)] + [final / n for n in names]
+    with PageRun(result, out_dir, lang=lang, jobs=jobs) as run:
+        return run.finish()

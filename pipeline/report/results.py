@@ -119,20 +119,36 @@ def _list_field(key: str, items: list[str]) -> str:
     return f" {_ENCODE(key)}:[\n  " + ",\n  ".join(items) + "\n ]"
 
 
-def results_text(result) -> str:
+def essay_line(essay) -> str:
+    """One essay's entry of ``results.json`` as compact JSON (its line in the file)."""
+    return _ENCODE(_jsonable(essay.to_dict()))
+
+
+def results_text(result, essay_lines: list[str] | None = None) -> str:
     """The text of ``results.json`` (see the module docstring for the layout).
 
-    ``json.loads`` of it equals :func:`results_dict`; essays are converted
-    and encoded one at a time by the C encoder.
+    ``json.loads`` of it equals :func:`results_dict`.
+
+    Args:
+        result: The run's :class:`~pipeline.runner.RunResult`.
+        essay_lines: :func:`essay_line` of every essay, in order, if already
+            computed (e.g. in worker processes); computed here otherwise.
     """
     head = _head(result)
+    if essay_lines is None:
+        essay_lines = [essay_line(e) for e in result.essays]
     fields = [_field(k, v) for k, v in head.items()]
-    fields.append(_list_field("essays", [_ENCODE(_jsonable(e.to_dict()))
-                                         for e in result.essays]))
+    fields.append(_list_field("essays", essay_lines))
     fields += [_field(k, v) for k, v in _tail(result, {**head, "essays": None}).items()]
     return "{\n" + ",\n".join(fields) + "\n}\n"
 
 
-def write_results(result, out_dir: Path) -> Path:
-    """Write ``results.json`` atomically; byte-identical for identical input."""
-    return atomic_write_text(Path(out_dir) / "results.json", results_text(result))
+def write_results(result, out_dir: Path, essay_lines: list[str] | None = None) -> Path:
+    """Write ``results.json`` atomically; byte-identical for identical input.
+
+    Args:
+        result: The run's :class:`~pipeline.runner.RunResult`.
+        out_dir: The output folder.
+        essay_lines: Precomputed :func:`essay_line` values (see :func:`results_text`).
+    """
+    return atomic_write_text(Path(out_dir) / "results.json", results_text(result, essay_lines))

@@ -198,19 +198,28 @@ def _xlsx_cell(v):
     return v
 
 
-def write_tables(result, out_dir: Path) -> list[Path]:
-    """Write the CSV files and ``report.xlsx``; returns their paths."""
-    out = Path(out_dir)
+def table_files(result) -> list[tuple[str, bytes]]:
+    """The bytes of the CSV files and ``report.xlsx``, as ``(file name, bytes)``."""
     sheets = [("essays", ESSAY_COLUMNS, essay_rows(result)),
               ("matches", MATCH_COLUMNS, match_rows(result)),
               ("themes", THEME_COLUMNS, theme_rows(result))]
-    paths = [atomic_write_bytes(out / f"{name}.csv", _csv_bytes(header, rows))
-             for name, header, rows in sheets]
+    files = [(f"{name}.csv", _csv_bytes(header, rows)) for name, header, rows in sheets]
     xl = sheets + [("skipped", SKIPPED_COLUMNS, skipped_rows(result))]
     if sum(len(h) * len(r) for _, h, r in xl) > XLSX_MAX_CELLS:
         # openpyxl writes ~30k cells/s: keep the workbook to the per-essay sheet
         xl = [(n, h, r if n in ("essays", "skipped") else
                [[f"too large for the workbook: see {n}.csv ({len(r)} rows)"]])
               for n, h, r in xl]
-    paths.append(atomic_write_bytes(out / "report.xlsx", _xlsx_bytes(xl)))
-    return paths
+    files.append(("report.xlsx", _xlsx_bytes(xl)))
+    return files
+
+
+def write_files(files: list[tuple[str, bytes]], out_dir: Path) -> list[Path]:
+    """Write ``(file name, bytes)`` pairs into ``out_dir`` atomically; returns the paths."""
+    out = Path(out_dir)
+    return [atomic_write_bytes(out / name, data) for name, data in files]
+
+
+def write_tables(result, out_dir: Path) -> list[Path]:
+    """Write the CSV files and ``report.xlsx``; returns their paths."""
+    return write_files(table_files(result), out_dir)
