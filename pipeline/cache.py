@@ -45,7 +45,7 @@ RUN_ONLY_SETTINGS = frozenset({"jobs", "engine", "scheduler", "cache_dir", "chun
 IDENTITY_FIELDS = ("id", "source", "raw", "title", "source_offset", "meta")
 #: Essay fields a cached entry restores.
 RESULT_FIELDS = ("text", "char_map", "sentences", "tokens", "themes", "topics", "matches",
-                 "copied_ratio", "engagement", "warnings", "extra")
+                 "copied_ratio", "engagement", "warnings", "extra", "features")
 
 
 def _file_digest(path: Path) -> str:

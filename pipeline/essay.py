@@ -125,6 +125,10 @@ class Essay:
         meta: Author, unit, row number and other submission metadata.
         sentences: Sentence spans over ``text``.
         tokens: Word tokens over ``text``.
+        features: Per-essay intermediates that a later cohort stage consumes, by stage
+            (e.g. ``"engagement"``: :class:`~pipeline.engagement.features.TextFeatures`).
+            Computed in the parallel, cached per-essay block; never written to
+            ``results.json``.
     """
 
     id: str
@@ -144,6 +148,7 @@ class Essay:
     engagement: Engagement | None = None
     warnings: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    features: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     # -- access helpers -------------------------------------------------
     def span_text(self, span: Span) -> str:

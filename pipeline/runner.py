@@ -97,6 +97,10 @@ def default_stages(settings: Settings) -> list:
 
     themes = ThemeDetector(settings.profile, settings.models_dir)  # X102/X103 on a bad profile
     stages.append(themes)
+    from .engagement.features import EngagementFeatures
+
+    # per essay, so in the parallel, cached first block; the engagement stage reads it
+    stages.append(EngagementFeatures.from_settings(settings))
     from .duplication import DuplicationStage
 
     stages.append(DuplicationStage.from_settings(settings))  # X105/X130/X131 on bad inputs

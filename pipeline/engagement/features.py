@@ -22,8 +22,12 @@ nothing and padding an essay with stock text lowers (never raises) it:
 from __future__ import annotations
 
 import re
+import zlib
+from array import array
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from ..essay import Essay, Span
 from ..segment import token_texts
@@ -37,16 +41,20 @@ _UNITS = ("个百分点|百分点|%|％|个村|个社区|个小区|户|人次|�
 _NAME = (r"(?:(?![的是在每个名年月了和与把被对让给向从到为评其各该本这那些所等及并或我们你他她它"
          r"就都也还要将会能从而且但如果因此由于通过经过今去明上下前后里中内外])[\u4e00-\u9fff])")
 
+_PLACE_SUFFIX = "省|县|镇|乡|村|街道|社区|小区|园区|开发区|市场|口岸"
+_ORG_SUFFIX = ("局|委员会|办公室|中心|公司|银行|医院|学校|大队|中队|派出所|支部|党委|党组|服务站|窗口|"
+               "科室")
+_PROGRAMME_SUFFIX = "专项行动|攻坚行动|工作法|小程序|试点"
+
 #: Specific-fact patterns, by kind. Each match is one item of evidence.
 SPECIFIC_PATTERNS: dict[str, re.Pattern] = {
     "number": re.compile(rf"\d+(?:\.\d+)?(?:{_UNITS})?|[{_CN_NUM}]{{1,4}}(?:{_UNITS})"),
     "date": re.compile(r"\d{1,4}年|\d{1,2}月(?:\d{1,2}日)?|今年|去年|前年|上半年|下半年|年初|年底|"
                        r"一季度|二季度|三季度|四季度|上个月|上月|上周|本月|当月|那天|那年"),
-    "place": re.compile(rf"{_NAME}{{2,4}}(?:省|县|镇|乡|村|街道|社区|小区|园区|开发区|市场|口岸)"),
-    "org": re.compile(rf"{_NAME}{{2,5}}(?:局|委员会|办公室|中心|公司|银行|医院|学校|大队|中队|"
-                      rf"派出所|支部|党委|党组|服务站|窗口|科室)"),
+    "place": re.compile(rf"{_NAME}{{2,4}}(?:{_PLACE_SUFFIX})"),
+    "org": re.compile(rf"{_NAME}{{2,5}}(?:{_ORG_SUFFIX})"),
     "programme": re.compile(rf"“[^”\n]{{2,14}}”(?:改革|行动|工程|计划|项目|工作法|机制|活动|平台|专项|清单|"
-                            rf"制度|服务|模式|小程序)|[{CJK}]{{2,8}}(?:专项行动|攻坚行动|工作法|小程序|试点)"),
+                            rf"制度|服务|模式|小程序)|[{CJK}]{{2,8}}(?:{_PROGRAMME_SUFFIX})"),
     "case": re.compile(r"例如|比如|譬如|举个例子|以[^，。]{1,12}为例|就拿|有一次|有一回|记得|当时|"
                        r"那一次|一位(?:老|大|群众|居民|村民|企业)"),
 }
@@ -147,25 +155,94 @@ def mtld(words: list[str], threshold: float = 0.72) -> float:
     """
     if not words:
         return 0.0
+    return (_mtld_pass(words, threshold) + _mtld_pass(words[::-1], threshold)) / 2
 
-    def one_pass(seq):
-        factors, types, count = 0.0, set(), 0
-        for w in seq:
+
+def _mtld_pass(seq: list[str], threshold: float) -> float:
+    """One MTLD pass: the number of words per factor (a run whose TTR fell to ``threshold``).
+
+    A new type never lowers the type-token ratio, so it is only tested on repeats.
+    """
+    factors, types, count = 0.0, set(), 0
+    for w in seq:
+        count += 1
+        if w not in types:
             types.add(w)
-            count += 1
-            if len(types) / count <= threshold:
-                factors += 1
-                types, count = set(), 0
-        if count:
-            ttr = len(types) / count
-            factors += (1 - ttr) / (1 - threshold) if ttr < 1 else 0.0
-        return len(seq) / factors if factors else float(len(seq))
+        elif len(types) / count <= threshold:
+            factors += 1
+            types, count = set(), 0
+    if count:
+        ttr = len(types) / count
+        factors += (1 - ttr) / (1 - threshold) if ttr < 1 else 0.0
+    return len(seq) / factors if factors else float(len(seq))
 
-    return (one_pass(words) + one_pass(words[::-1])) / 2
+
+# -- fast scanning: the same matches as the patterns, tried only where one can start --------
+#: Kinds whose every match contains one of these characters (a cheap sentence prefilter):
+#: a number starts with a digit or a Chinese numeral; every date alternative has 年/月/季/周/天.
+_NEEDS: dict[str, re.Pattern] = {
+    "number": re.compile(rf"[\d{_CN_NUM}]"),
+    "date": re.compile("[年月季周天]"),
+}
+#: Kinds whose every match starts a bounded distance before a suffix (or at a quote mark):
+#: ``(regex of anchor positions, fewest, most chars from match start to anchor)``.
+_ANCHORS: dict[str, tuple[tuple[re.Pattern, int, int], ...]] = {
+    "place": ((re.compile(f"(?={_PLACE_SUFFIX})"), 2, 4),),
+    "org": ((re.compile(f"(?={_ORG_SUFFIX})"), 2, 5),),
+    "programme": ((re.compile("“"), 0, 0), (re.compile(f"(?={_PROGRAMME_SUFFIX})"), 2, 8)),
+}
+_FIRST_PERSON_HINT = re.compile("我|本人|笔者|咱们")  # every FIRST_PERSON match contains one
+_CJK_BIGRAMS = re.compile(rf"(?=([{CJK}]{{2}}))")
+#: Every position where some long 排比 lead starts (overlaps included).
+_LONG_LEAD_STARTS = re.compile("(?=" + "|".join(map(re.escape, _LONG_LEADS)) + ")")
+
+
+def _anchored(pat: re.Pattern, anchors, s: str) -> list[re.Match]:
+    """``list(pat.finditer(s))`` for a pattern whose matches all start within
+    ``[q - most, q - fewest]`` of an anchor position ``q``: only those starts are tried.
+
+    Exact because the patterns have no look-behind, ``^`` or ``\b``: ``pat.match(s, i)``
+    is what ``finditer`` tries at ``i``, and ``i`` ascends from the end of the last match.
+    """
+    starts: set[int] = set()
+    for rx, fewest, most in anchors:
+        for m in rx.finditer(s):
+            q = m.start()
+            starts.update(range(max(0, q - most), q - fewest + 1))
+    if not starts:
+        return []
+    out, pos = [], 0
+    for i in sorted(starts):
+        if i >= pos:
+            m = pat.match(s, i)
+            if m is not None:
+                out.append(m)
+                pos = m.end()
+    return out
+
+
+def _finditer(kind: str, s: str):
+    """The matches of ``SPECIFIC_PATTERNS[kind]`` in ``s``, exactly as ``finditer`` yields them."""
+    pat = SPECIFIC_PATTERNS[kind]
+    anchors = _ANCHORS.get(kind)
+    if anchors is not None:
+        return _anchored(pat, anchors, s)
+    need = _NEEDS.get(kind)
+    if need is not None and need.search(s) is None:
+        return ()
+    return pat.finditer(s)
+
+
+def _nonspace_len(s: str) -> int:
+    return len(s) - sum(map(len, _SPACE.findall(s)))
 
 
 # -- per-sentence analysis -------------------------------------------------------
-@dataclass
+#: A sentence this much inside quotations (quote stacking) or cohort boilerplate is stock text.
+QUOTE_STOCK = 0.5
+BOILERPLATE_STOCK = 0.3
+
+@dataclass(slots=True)
 class SentenceInfo:
     """What one sentence contributes."""
 
@@ -196,9 +273,48 @@ class SentenceInfo:
         """Stock text with no fact and no personal action in it."""
         if self.repeat:
             return True
-        stocky = (bool(self.slogan_hits) or self.paibi or self.quote_share >= 0.5
-                  or self.boilerplate_share >= 0.3)
+        stocky = (bool(self.slogan_hits) or self.paibi or self.quote_share >= QUOTE_STOCK
+                  or self.boilerplate_share >= BOILERPLATE_STOCK)
         return stocky and not self.is_specific and not self.is_personal
+
+
+class Tally(NamedTuple):
+    """Per-essay sums over the sentences: everything the scorer reads.
+
+    ``n_chars``, ``mtld`` and ``n_words`` are the essay's (:class:`EssayFeatures`);
+    ``*_chars`` are characters of the sentences with the property (``chars``: all
+    sentences); ``*_spans`` the first :data:`SPAN_LIMIT` such sentences as ``(start, end)``;
+    ``grounded`` is ``(start, end, carries a fact or a personal action and is no repeat)``
+    per sentence. Made by :meth:`EssayFeatures.tally` or, without building sentence
+    objects, :func:`tally`.
+    """
+
+    n_chars: int
+    mtld: float
+    n_words: int
+    chars: int
+    specific_chars: int
+    personal_chars: int
+    substantive_chars: int  # specific or personal
+    slogan_chars: int
+    n_specific: int
+    n_personal: int
+    n_concrete: int
+    n_vague: int
+    own_role: bool
+    specific_spans: list[tuple[int, int]]
+    personal_spans: list[tuple[int, int]]  # personal or naming one's own role
+    commitment_spans: list[tuple[int, int]]
+    slogan_spans: list[tuple[int, int]]
+    grounded: list[tuple[int, int, bool]]
+
+    def share(self, chars: int) -> float:
+        """``chars`` as a share of all sentence characters (0 for an empty essay)."""
+        return chars / self.chars if self.chars else 0.0
+
+
+#: Evidence spans kept per property.
+SPAN_LIMIT = 20
 
 
 @dataclass
@@ -218,14 +334,61 @@ class EssayFeatures:
     def count(self, pred) -> int:
         return sum(1 for s in self.sentences if pred(s))
 
-    def spans(self, pred, limit: int = 20) -> list[Span]:
+    def spans(self, pred, limit: int = SPAN_LIMIT) -> list[Span]:
         return [s.span for s in self.sentences if pred(s)][:limit]
+
+    def tally(self) -> Tally:
+        """Every count, share and evidence list the scorer reads, in one pass."""
+        return _tally(self.n_chars, self.mtld, self.n_words,
+                      ((s.span.start, s.span.end, s.n_chars, s.repeat, s.is_specific,
+                        s.is_personal, s.own_role, s.commitment, s.concrete_commitment,
+                        s.is_slogan) for s in self.sentences))
+
+
+def _tally(n_chars: int, mtld_: float, n_words: int, rows) -> Tally:
+    """The :class:`Tally` of an essay's figures and ``(start, end, n_chars, repeat, specific,
+    personal, own_role, commitment, concrete, slogan)`` rows, one per sentence."""
+    chars = spec_c = pers_c = subst_c = slog_c = 0
+    n_spec = n_pers = n_conc = n_vague = 0
+    role = False
+    spec_sp: list = []
+    pers_sp: list = []
+    comm_sp: list = []
+    slog_sp: list = []
+    grounded: list = []
+    for a, b, n, repeat, spec, pers, own, comm, conc, slog in rows:
+        chars += n
+        if spec:
+            spec_c += n
+            n_spec += 1
+            spec_sp.append((a, b))
+        if pers:
+            pers_c += n
+            n_pers += 1
+        if spec or pers:
+            subst_c += n
+        if pers or own:
+            pers_sp.append((a, b))
+            role = role or own
+        if comm:
+            comm_sp.append((a, b))
+            if conc:
+                n_conc += 1
+            else:
+                n_vague += 1
+        if slog:
+            slog_c += n
+            slog_sp.append((a, b))
+        grounded.append((a, b, (spec or pers) and not repeat))
+    return Tally(n_chars, mtld_, n_words, chars, spec_c, pers_c, subst_c, slog_c, n_spec, n_pers, n_conc, n_vague, role,
+                 spec_sp[:SPAN_LIMIT], pers_sp[:SPAN_LIMIT], comm_sp[:SPAN_LIMIT],
+                 slog_sp[:SPAN_LIMIT], grounded)
 
 
 def _specific_items(sent: str) -> list[tuple[str, str]]:
     items = []
-    for kind, pat in SPECIFIC_PATTERNS.items():
-        for m in pat.finditer(sent):
+    for kind in SPECIFIC_PATTERNS:
+        for m in _finditer(kind, sent):
             t = m.group()
             if kind in ("place", "org") and SPECIFIC_STOP.match(t):
                 continue
@@ -241,6 +404,8 @@ def _personal(sent: str, window: int = 24) -> tuple[bool, bool]:
     The verb must follow the first person within ``window`` chars; titles in
     《》 and quoted words do not count.
     """
+    if _FIRST_PERSON_HINT.search(sent) is None:  # removing brackets cannot create one
+        return False, False
     sent = _BRACKETED.sub("…", sent)
     action = critic = False
     for m in FIRST_PERSON.finditer(sent):
@@ -266,74 +431,246 @@ def _paibi(sent: str) -> bool:
                     starts[lead] = starts.get(lead, 0) + 1
         if any(v >= 3 for v in starts.values()):
             return True
-    for lead in _LONG_LEADS:
-        if sent.count(lead) >= 3:
-            return True
+    if len(_LONG_LEAD_STARTS.findall(sent)) >= 3:  # else no long lead occurs 3 times
+        for lead in _LONG_LEADS:
+            if sent.count(lead) >= 3:
+                return True
     items = [c for c in clauses if 2 <= len(c) <= 14]
     if len(items) < PAIBI_ITEMS:
         return False
-    seen: dict[str, int] = {}
-    for c in items:
-        for bg in {c[i:i + 2] for i in range(len(c) - 1)}:
-            if bg in _BIGRAM_STOP or not _CJK2.fullmatch(bg):
-                continue
-            seen[bg] = seen.get(bg, 0) + 1
-            if seen[bg] >= PAIBI_ITEMS:
-                return True
-    return False
+    seen: Counter = Counter()
+    for c in items:  # each item counts a bigram once
+        seen.update(set(_CJK_BIGRAMS.findall(c)) - _BIGRAM_STOP)
+    return max(seen.values(), default=0) >= PAIBI_ITEMS
 
 
-def extract(essay: Essay, slogans: re.Pattern | None) -> EssayFeatures:
-    """Analyse every sentence of ``essay`` (needs ``sentences`` and ``tokens``).
+# -- the match-independent part, computed once per essay ------------------------------------
+#: Sentence flags of :class:`TextFeatures` rows.
+REPEAT, ACTION, CRITIC, ROLE, COMMIT, CONCRETE, PAIBI = 1, 2, 4, 8, 16, 32, 64
+KINDS = tuple(SPECIFIC_PATTERNS)
+_KIND_INDEX = {k: i for i, k in enumerate(KINDS)}
+
+
+class TextFeatures(NamedTuple):
+    """Everything :func:`extract` reads of an essay's own text, before duplication ran.
+
+    Compact (flat ``array("i")`` rows, no strings: texts are offsets into ``essay.text``)
+    because it travels between processes and into the run cache. :func:`resolve` adds the
+    duplication matches (quotations, boilerplate) to make the :class:`EssayFeatures`.
+
+    Attributes:
+        key: :func:`slogan_key` of the stock-phrase regex used (a mismatch means stale).
+        n_chars: Non-space characters of the essay.
+        mtld: MTLD of the essay's words.
+        n_words: Words with a letter, digit or CJK character.
+        rows: ``start, end, n_chars, flags`` per sentence with text (flags: ``REPEAT`` …).
+        items: ``row, kind, start, end`` per specific item (kind indexes :data:`KINDS`;
+            the span is the item's first occurrence in its sentence).
+        hits: ``row, start, end`` per stock-phrase match.
+        curly: ``start, end`` inside each “…” of 8+ characters (a quotation).
+    """
+
+    key: int
+    n_chars: int
+    mtld: float
+    n_words: int
+    rows: array
+    items: array
+    hits: array
+    curly: array
+
+
+def slogan_key(slogans: re.Pattern | None) -> int:
+    """A stable id of the stock-phrase regex (0 for none), stored with the features."""
+    return zlib.crc32(slogans.pattern.encode("utf-8")) if slogans is not None else 0
+
+
+def _sentence_flags(s: str) -> int:
+    action, critic = _personal(s)
+    flags = ACTION * action | CRITIC * critic
+    if ("我" in s or "作为" in s) and OWN_ROLE.search(s):  # every OWN_ROLE match has one
+        flags |= ROLE
+    if FUTURE.search(s):
+        flags |= COMMIT | (CONCRETE if MEASURABLE.search(s) else 0)
+    if _paibi(s):
+        flags |= PAIBI
+    return flags
+
+
+def analyse(essay: Essay, slogans: re.Pattern | None, key: int | None = None) -> TextFeatures:
+    """The :class:`TextFeatures` of ``essay`` (needs ``sentences`` and ``tokens``).
+
+    Args:
+        essay: A segmented essay.
+        slogans: The stock-phrase regex (:func:`phrase_regex`), or ``None``.
+        key: ``slogan_key(slogans)`` when the caller has it.
+    """
+    text = essay.text
+    rows, items, hits, curly = array("i"), array("i"), array("i"), array("i")
+    for m in _CURLY_QUOTE.finditer(text):
+        curly.extend((m.start(1), m.end(1)))
+    sents = essay.sentences or [Span(0, len(text))] if text else []
+    prev_leads: list[str] = []
+    seen: set[str] = set()
+    for sp in sents:
+        a, b = sp.start, sp.end
+        s = text[a:b]
+        n = _nonspace_len(s)
+        if not n:
+            continue
+        r = len(rows) // 4
+        norm = _NON_WORD.sub("", s)
+        if len(norm) >= 8 and norm in seen:  # a repeated sentence earns nothing twice
+            rows.extend((a, b, n, REPEAT))
+            continue
+        seen.add(norm)
+        for kind, t in _specific_items(s):
+            p = a + s.find(t)
+            items.extend((r, _KIND_INDEX[kind], p, p + len(t)))
+        if slogans is not None:
+            for m in slogans.finditer(s):
+                hits.extend((r, a + m.start(), a + m.end()))
+        flags = _sentence_flags(s)
+        lead = next((ld for ld in _LEADS_BY_FIRST.get(s[0], ()) if s.startswith(ld)), "")
+        prev_leads.append(lead)
+        if lead and prev_leads[-3:] == [lead] * 3:  # 要…。要…。要…。 across sentences
+            for k in range(max(0, r - 2), r):
+                rows[4 * k + 3] |= PAIBI
+            flags |= PAIBI
+        rows.extend((a, b, n, flags))
+    words = list(filter(_WORD.search, token_texts(essay.tokens)))
+    return TextFeatures(slogan_key(slogans) if key is None else key, _nonspace_len(text),
+                        mtld(words), len(words), rows, items, hits, curly)
+
+
+def resolve(essay: Essay, tf: TextFeatures) -> EssayFeatures:
+    """The :class:`EssayFeatures` of ``essay`` from its :class:`TextFeatures` and matches.
 
     Quote and boilerplate matches from the duplication stage, when present,
     mark quoted and stock passages; specific items inside a quote are not the
     writer's own facts and are ignored.
     """
     text = essay.text
-    quotes = merge_spans((m.start, m.end) for m in essay.matches if m.kind == "quote")
-    quotes = merge_spans(quotes + [(m.start(1), m.end(1)) for m in _CURLY_QUOTE.finditer(text)])
-    boiler = merge_spans((m.start, m.end) for m in essay.matches if m.kind == "boilerplate")
-    sents = essay.sentences or [Span(0, len(text))] if text else []
+    quotes, boiler = _quotes_and_boilerplate(essay, tf)
+    items, hits = tf.items, tf.hits
+    ii = hi = 0
     infos: list[SentenceInfo] = []
-    prev_leads: list[str] = []
-    seen: set[str] = set()
-    for sp in sents:
-        s = text[sp.start:sp.end]
-        n = len(s) - sum(len(w) for w in _SPACE.findall(s))
-        if not n:
+    rows = tf.rows
+    for r, (a, b, n, f) in enumerate(zip(rows[0::4], rows[1::4], rows[2::4], rows[3::4])):
+        if f & REPEAT:
+            infos.append(SentenceInfo(Span(a, b), n, repeat=True, paibi=bool(f & PAIBI)))
             continue
-        info = SentenceInfo(sp, n)
-        key = _NON_WORD.sub("", s)
-        if len(key) >= 8 and key in seen:  # a repeated sentence earns nothing twice
-            info.repeat = True
-            infos.append(info)
+        specific = []
+        while ii < len(items) and items[ii] == r:
+            p, e = items[ii + 2], items[ii + 3]
+            if covered(quotes, p, e) != e - p:  # facts outside quotations only
+                specific.append((KINDS[items[ii + 1]], text[p:e]))
+            ii += 4
+        found = []
+        while hi < len(hits) and hits[hi] == r:
+            found.append(text[hits[hi + 1]:hits[hi + 2]])
+            hi += 3
+        w = max(1, b - a)
+        infos.append(SentenceInfo(
+            Span(a, b), n, specific, bool(f & ACTION), bool(f & CRITIC), bool(f & ROLE),
+            bool(f & COMMIT), bool(f & CONCRETE), found, bool(f & PAIBI),
+            covered(quotes, a, b) / w, covered(boiler, a, b) / w))
+    return EssayFeatures(tf.n_chars, infos, tf.mtld, tf.n_words)
+
+
+def tally(essay: Essay, tf: TextFeatures) -> Tally:
+    """``resolve(essay, tf).tally()`` without building sentence objects (the cohort fast path)."""
+    quotes, boiler = _quotes_and_boilerplate(essay, tf)
+    rows, items, hits = tf.rows, tf.items, tf.hits
+    ni, nh = len(items), len(hits)
+    ii = hi = 0
+    out = []
+    for r, (a, b, n, f) in enumerate(zip(rows[0::4], rows[1::4], rows[2::4], rows[3::4])):
+        if f & REPEAT:
+            out.append((a, b, n, True, False, False, False, False, False, True))
             continue
-        seen.add(key)
-        q = covered(quotes, sp.start, sp.end)
-        info.quote_share = q / max(1, sp.end - sp.start)
-        info.boilerplate_share = covered(boiler, sp.start, sp.end) / max(1, sp.end - sp.start)
-        # facts outside quotations only
-        for kind, t in _specific_items(s):
-            pos = s.find(t)
-            if pos >= 0 and covered(quotes, sp.start + pos, sp.start + pos + len(t)) == len(t):
-                continue
-            info.specific.append((kind, t))
-        info.personal_action, info.self_critic = _personal(s)
-        info.own_role = bool(OWN_ROLE.search(s))
-        if FUTURE.search(s):
-            info.commitment = True
-            info.concrete_commitment = bool(MEASURABLE.search(s))
-        if slogans is not None:
-            info.slogan_hits = [m.group() for m in slogans.finditer(s)]
-        info.paibi = _paibi(s)
-        lead = next((ld for ld in PAIBI_LEADS if s.startswith(ld)), "")
-        prev_leads.append(lead)
-        if lead and prev_leads[-3:] == [lead] * 3:  # 要…。要…。要…。 across sentences
-            for k in infos[-2:]:
-                k.paibi = True
-            info.paibi = True
-        infos.append(info)
-    words = [w for w in token_texts(essay.tokens) if _WORD.search(w)]
-    n_chars = len(text) - sum(len(w) for w in _SPACE.findall(text))
-    return EssayFeatures(n_chars, infos, mtld(words), len(words))
+        spec = False
+        while ii < ni and items[ii] == r:
+            if not spec:
+                p, e = items[ii + 2], items[ii + 3]
+                spec = not quotes or covered(quotes, p, e) != e - p
+            ii += 4
+        hit = False
+        while hi < nh and hits[hi] == r:
+            hit = True
+            hi += 3
+        pers = bool(f & (ACTION | CRITIC))
+        slog = False
+        if not (spec or pers):
+            w = max(1, b - a)
+            slog = (hit or bool(f & PAIBI)
+                    or bool(quotes) and covered(quotes, a, b) / w >= QUOTE_STOCK
+                    or bool(boiler) and covered(boiler, a, b) / w >= BOILERPLATE_STOCK)
+        out.append((a, b, n, False, spec, pers, bool(f & ROLE), bool(f & COMMIT),
+                    bool(f & CONCRETE), slog))
+    return _tally(tf.n_chars, tf.mtld, tf.n_words, out)
+
+
+def _quotes_and_boilerplate(essay: Essay, tf: TextFeatures):
+    """Merged quotation spans (quote matches and “…” quotes) and boilerplate spans."""
+    c = tf.curly
+    quotes = merge_spans([(m.start, m.end) for m in essay.matches if m.kind == "quote"]
+                         + list(zip(c[::2], c[1::2])))
+    boiler = merge_spans((m.start, m.end) for m in essay.matches if m.kind == "boilerplate")
+    return quotes, boiler
+
+
+def text_features(essay: Essay, slogans: re.Pattern | None, key: int | None = None
+                  ) -> TextFeatures:
+    """The essay's stored :class:`TextFeatures` if made with ``slogans``, else analysed now."""
+    key = slogan_key(slogans) if key is None else key
+    tf = (getattr(essay, "features", None) or {}).get(FEATURES_KEY)
+    if not isinstance(tf, TextFeatures) or tf.key != key:
+        tf = analyse(essay, slogans, key)
+    return tf
+
+
+def extract(essay: Essay, slogans: re.Pattern | None) -> EssayFeatures:
+    """Analyse every sentence of ``essay`` (needs ``sentences`` and ``tokens``).
+
+    Uses the :class:`TextFeatures` the :class:`EngagementFeatures` stage stored on the
+    essay when they were made with the same ``slogans``; analyses the text otherwise.
+    """
+    return resolve(essay, text_features(essay, slogans))
+
+
+#: Where :class:`EngagementFeatures` stores its output in ``essay.features``.
+FEATURES_KEY = "engagement"
+
+
+class EngagementFeatures:
+    """Pipeline stage (essay scope, runs with segmentation and themes): the engagement
+    features of an essay's own text, stored as ``essay.features["engagement"]``.
+
+    Being per essay, it runs in the parallel block (``--jobs``) and its output is kept in
+    the run cache; the cohort :class:`~pipeline.engagement.scorer.EngagementScorer` then
+    only adds the duplication matches (:func:`resolve`) and scores.
+
+    Args:
+        taohua: Path of the stock-phrase list (``models/taohua.txt``); ``None`` disables it.
+    """
+
+    name = "engagement_features"
+    scope = "essay"
+    version = 1
+
+    def __init__(self, taohua: Path | str | None = None):
+        self.slogans = phrase_regex(load_taohua(taohua)) if taohua is not None else None
+        self.key = slogan_key(self.slogans)
+
+    @classmethod
+    def from_settings(cls, settings) -> "EngagementFeatures":
+        """The stage with the run's ``models/taohua.txt`` (as the scorer loads it)."""
+        from ..config import model_path
+
+        tao = model_path(settings, "taohua.txt")
+        return cls(tao if tao.exists() else None)
+
+    def __call__(self, essay: Essay) -> Essay:
+        essay.features[FEATURES_KEY] = analyse(essay, self.slogans, self.key)
+        return essay

@@ -14,13 +14,13 @@ only with both essays in view can it decide which of the two is the copier
 from __future__ import annotations
 
 from functools import partial
-
 from pathlib import Path
 from typing import Iterable
 
 from ..essay import Engagement, Essay
 from .config import SUBSCORES, EngagementConfig
-from .features import EssayFeatures, extract, load_taohua, merge_spans, covered, phrase_regex
+from .features import (EssayFeatures, Tally, covered, load_taohua, merge_spans, phrase_regex,
+                       slogan_key, tally, text_features)
 from .reasons import Figures, make_reasons
 
 COPY_KINDS = ("submission", "template")
@@ -62,6 +62,7 @@ class EngagementScorer:
         self.config = config
         self.taohua = Path(taohua) if taohua is not None else None
         self._slogans = phrase_regex(load_taohua(self.taohua)) if self.taohua else None
+        self._key = slogan_key(self._slogans)
 
     @classmethod
     def from_settings(cls, settings) -> "EngagementScorer":
@@ -84,11 +85,18 @@ class EngagementScorer:
         return {s: sum(e - a for a, e in merge_spans(v)) / n for s, v in sorted(by_src.items())}
 
     @staticmethod
-    def substance(feats: EssayFeatures) -> float:
+    def substance(feats: EssayFeatures | Tally) -> float:
         """Unsaturated substance density: share of text in sentences with a fact or
         a personal action, minus the share of slogan sentences (−1…1)."""
-        return (feats.share(lambda s: s.is_specific or s.is_personal)
-                - feats.share(lambda s: s.is_slogan))
+        t = feats.tally() if isinstance(feats, EssayFeatures) else feats
+        return t.share(t.substantive_chars) - t.share(t.slogan_chars)
+
+    def tally(self, essay: Essay, feats: EssayFeatures | None = None) -> Tally:
+        """The :class:`Tally` of ``essay``: from ``feats`` when given, else from the features
+        the ``engagement_features`` stage stored (analysed now if absent) and the matches."""
+        if feats is not None:
+            return feats.tally()
+        return tally(essay, text_features(essay, self._slogans, self._key))
 
     def direction(self, essays: list[Essay],
                   substance: dict[str, float] | None = None) -> dict[str, dict[str, str]]:
@@ -130,26 +138,28 @@ class EngagementScorer:
 
     # -- stage API ------------------------------------------------------------
     def process(self, essays: list[Essay], context: dict) -> None:
-        """Score every essay; records the weights used in ``context["engagement"]``."""
+        """Score every essay; records the weights used in ``context["engagement"]``.
+
+        Per-essay work (sentence features, scoring) is spread over ``context["engine"]``
+        when there is one (``--jobs``/``--engine dask``); results come back in input
+        order, so output does not depend on it.
+        """
         dup_ran = any(e.matches for e in essays) or any(
             k in context for k in ("clusters", "boilerplate", "templates"))
         themes_ran = any(e.themes for e in essays) or "profile" in context
-        # Sentence features are per essay: spread them over the run's engine when there is
-        # one (--jobs/--engine dask); results come back in input order, so output is unchanged.
         engine = context.get("engine")
-        fn = partial(extract, slogans=self._slogans)
-        found = engine.map(fn, essays) if engine is not None else [fn(e) for e in essays]
-        feats = {e.id: f for e, f in zip(essays, found)}
-        excused = self.direction(essays, {i: self.substance(f) for i, f in feats.items()})
+        paired = self._paired(essays)  # only these need a substance for the copy direction
+        substance = _map(engine, self.essay_substance, paired)
+        excused = self.direction(essays, {e.id: q for e, q in zip(paired, substance)})
         by_order: dict[str, set[str]] = {}  # copier → sources it was judged against by order only
         for src, copiers in excused.items():
             for c, basis in copiers.items():
                 if basis == "order":
                     by_order.setdefault(c, set()).add(src)
-        for e in essays:
-            e.engagement = self.score(e, duplication_ran=dup_ran, themes_ran=themes_ran,
-                                      excused=set(excused.get(e.id, {})), feats=feats[e.id],
-                                      by_order=by_order.get(e.id, set()))
+        jobs = [(e, set(excused.get(e.id, {})), by_order.get(e.id, set())) for e in essays]
+        scored = _map(engine, partial(_score_job, self, dup_ran, themes_ran), jobs)
+        for e, eng in zip(essays, scored):
+            e.engagement = eng
         context["engagement"] = {
             "weights": {k: round(v, 4) for k, v in self.config.weights.items()},
             "labels": dict(SUBSCORES),
@@ -158,6 +168,21 @@ class EngagementScorer:
             "themes_ran": themes_ran,
         }
 
+    @staticmethod
+    def _paired(essays: list[Essay]) -> list[Essay]:
+        """The essays :meth:`direction` compares: both ends of in-cohort submission matches."""
+        ids = {e.id for e in essays}
+        both: set[str] = set()
+        for e in essays:
+            for m in e.matches:
+                if m.kind == "submission" and m.source_id in ids:
+                    both.update((e.id, m.source_id))
+        return [e for e in essays if e.id in both]
+
+    def essay_substance(self, essay: Essay) -> float:
+        """:meth:`substance` of one essay (a unit of work spread over the engine)."""
+        return self.substance(self.tally(essay))
+
     def __call__(self, essay: Essay) -> Essay:
         essay.engagement = self.score(essay)
         return essay
@@ -165,7 +190,7 @@ class EngagementScorer:
     # -- scoring ----------------------------------------------------------------
     def score(self, essay: Essay, duplication_ran: bool | None = None,
               themes_ran: bool | None = None, excused: set[str] | None = None,
-              feats: EssayFeatures | None = None,
+              feats: EssayFeatures | Tally | None = None,
               by_order: set[str] | None = None) -> Engagement:
         """The :class:`Engagement` of one essay.
 
@@ -175,7 +200,8 @@ class EngagementScorer:
                 ``None`` infers it from the essay (any match at all).
             themes_ran: Likewise for ``essay.themes``.
             excused: Submission sources presumed to have copied from this essay.
-            feats: Features already extracted from ``essay`` (saves a pass).
+            feats: Features already extracted from ``essay``, or their :class:`Tally`
+                (saves a pass).
             by_order: Sources this essay was presumed to copy from on input order
                 alone (the texts could not tell); the reasons say so.
         """
@@ -184,7 +210,8 @@ class EngagementScorer:
         thm = bool(essay.themes) if themes_ran is None else themes_ran
         excused = excused or set()
         n = max(1, len(essay.text))
-        feats = extract(essay, self._slogans) if feats is None else feats
+        t = feats if isinstance(feats, Tally) else self.tally(essay, feats)
+        n_chars, mtld, n_words = t.n_chars, t.mtld, t.n_words
 
         # -- originality (duplication results; quotes are never copying)
         copy_ms = [m for m in essay.matches if m.kind in COPY_KINDS
@@ -210,47 +237,45 @@ class EngagementScorer:
 
         # -- content sub-scores (densities and saturating counts)
         ps = P["specificity"]
-        n_spec = feats.count(lambda s: s.is_specific)
-        spec = (min(1.0, feats.share(lambda s: s.is_specific) / ps["share_full"])
+        n_spec, spec_share = t.n_specific, t.share(t.specific_chars)
+        spec = (min(1.0, spec_share / ps["share_full"])
                 * min(1.0, n_spec / ps["count_full"]))
         pp = P["personal"]
-        n_pers = feats.count(lambda s: s.is_personal)
-        role = any(s.own_role for s in feats.sentences)
-        pers = ((1 - pp["role_bonus"]) * min(1.0, feats.share(lambda s: s.is_personal)
+        n_pers, role = t.n_personal, t.own_role
+        pers = ((1 - pp["role_bonus"]) * min(1.0, t.share(t.personal_chars)
                                              / pp["share_full"]) * min(1.0, n_pers / pp["count_full"])
                 + pp["role_bonus"] * role)
         pc = P["commitments"]
-        n_conc = feats.count(lambda s: s.concrete_commitment)
-        n_vague = feats.count(lambda s: s.commitment and not s.concrete_commitment)
+        n_conc, n_vague = t.n_concrete, t.n_vague
         comm = min(1.0, n_conc / pc["concrete_full"] + pc["vague_credit"] * min(1, n_vague))
-        depth, strong, mentioned, theme_ev = self._theme_depth(essay, feats)
+        depth, strong, mentioned, theme_ev = self._theme_depth(essay, t)
         pz = P["slogans"]
-        slog_share = feats.share(lambda s: s.is_slogan)
+        slog_share = t.share(t.slogan_chars)
         slog = 1 - min(1.0, slog_share / pz["share_zero"])
         pd = P["diversity"]
-        div = _clip((feats.mtld - pd["low"]) / (pd["high"] - pd["low"])) if feats.n_words else 0.0
+        div = _clip((mtld - pd["low"]) / (pd["high"] - pd["low"])) if n_words else 0.0
         pl = P["length"]
-        length = _clip((feats.n_chars - pl["short"]) / (pl["enough"] - pl["short"]))
+        length = _clip((n_chars - pl["short"]) / (pl["enough"] - pl["short"]))
 
         disc = "" if own >= 0.999 else f"；×本人文字占比{own:.0%}（抄录文字不计分）"
         raw = {
             "originality": (orig, _span_dicts(copied_spans),
                             f"雷同{copied:.0%}（范文{tmpl:.0%}、他人{subm:.0%}），通用套话{boiler:.0%}"
                             if dup else "未运行查重，未计入"),
-            "specificity": (spec * own, _span_dicts(feats.spans(lambda s: s.is_specific)),
+            "specificity": (spec * own, _span_dicts(t.specific_spans),
                             f"{n_spec}句含具体事实（数字/时间/地点/单位/项目/事例），"
-                            f"占全文{feats.share(lambda s: s.is_specific):.0%}" + disc),
-            "personal": (pers * own, _span_dicts(feats.spans(lambda s: s.is_personal or s.own_role)),
+                            f"占全文{spec_share:.0%}" + disc),
+            "personal": (pers * own, _span_dicts(t.personal_spans),
                          f"{n_pers}句写本人做法或反思" + ("，点明本人单位/岗位" if role else "") + disc),
-            "commitments": (comm * own, _span_dicts(feats.spans(lambda s: s.commitment)),
+            "commitments": (comm * own, _span_dicts(t.commitment_spans),
                             f"可衡量的承诺{n_conc}条，笼统表态{n_vague}条" + disc),
             "theme_depth": (depth * own, _span_dicts(theme_ev),
                             f"展开论述的主题{strong}个，仅提及{mentioned}个" + disc
                             if thm else "未运行主题分析，未计入"),
-            "slogans": (slog * own, _span_dicts(feats.spans(lambda s: s.is_slogan)),
+            "slogans": (slog * own, _span_dicts(t.slogan_spans),
                         f"套话/口号句占全文{slog_share:.0%}" + disc),
-            "diversity": (div * own, [], f"MTLD {feats.mtld:.0f}（{feats.n_words}词）" + disc),
-            "length": (length * own, [], f"{feats.n_chars}字" + disc),
+            "diversity": (div * own, [], f"MTLD {mtld:.0f}（{n_words}词）" + disc),
+            "length": (length * own, [], f"{n_chars}字" + disc),
         }
         weights = dict(cfg.weights)
         if not dup:
@@ -268,24 +293,24 @@ class EngagementScorer:
                             "points": round(weights[k] * sc * 100, 2),
                             "evidence": ev, "detail": detail}
         total = min(100.0, max(0.0, round(sum(s["points"] for s in subscores.values()), 2)))
-        fig = Figures(n_chars=feats.n_chars, copied=copied, template_share=tmpl,
+        fig = Figures(n_chars=n_chars, copied=copied, template_share=tmpl,
                       submission_share=subm, main_sources=main_sources,
                       excused_sources=sorted(excused & {m.source_id for m in essay.matches}),
                       order_sources=sorted(by_order or ()),
                       boilerplate=boiler, n_specific=n_spec, n_personal=n_pers, own_role=role,
                       n_concrete=n_conc, n_vague=n_vague, slogan_share=slog_share,
-                      n_themes_strong=strong, n_themes_mentioned=mentioned, mtld=feats.mtld,
+                      n_themes_strong=strong, n_themes_mentioned=mentioned, mtld=mtld,
                       duplication_ran=dup, themes_ran=thm)
         before = {k: _clip(raw[k][0] / own) if k != "originality" and own > 0 else
                   subscores[k]["score"] for k in SUBSCORES}
         reasons = make_reasons(subscores, fig, po["reason_threshold"], before_discount=before)
         return Engagement(total, subscores, reasons)
 
-    def _theme_depth(self, essay: Essay, feats: EssayFeatures):
+    def _theme_depth(self, essay: Essay, t: Tally):
         """(score, n strong, n mentioned-only, evidence spans) from ``essay.themes``."""
         p = self.config.params["theme_depth"]
-        pos = {s.span.start: k for k, s in enumerate(feats.sentences)}
-        sents = feats.sentences
+        sents = t.grounded
+        pos = {a: k for k, (a, _, _) in enumerate(sents)}
         reach = p["neighbourhood"]
         credit, strong, mentioned, ev = 0.0, 0, 0, []
         for tid in sorted(essay.themes):
@@ -298,18 +323,33 @@ class EngagementScorer:
                 j = pos.get(essay.sentences[k].start) if k >= 0 else None
                 if j is None:
                     continue
-                near.extend(i for i in sents[max(0, j - reach):j + reach + 1]
-                            if (i.is_specific or i.is_personal) and not i.repeat)
+                near.extend((a, b) for a, b, grounded in sents[max(0, j - reach):j + reach + 1]
+                            if grounded)
             if near:
                 credit += 1.0
                 strong += 1
-                ev.extend(i.span for i in near)
+                ev.extend(near)
             elif len(res.evidence) >= p["several"]:
                 credit += p["several_credit"]
                 mentioned += 1
             else:
                 credit += p["mention_credit"]
                 mentioned += 1
-        ev = sorted(set(ev), key=lambda s: (s.start, s.end))
+        ev = sorted(set(ev))
         credit = strong + min(credit - strong, p["mention_cap"])  # naming themes is not depth
         return min(1.0, credit / p["themes_full"]), strong, mentioned, ev
+
+
+def _map(engine, fn, items: list) -> list:
+    """``[fn(x) for x in items]`` on the run's engine when there is one, in input order."""
+    if engine is None or not items:
+        return [fn(x) for x in items]
+    return engine.map(fn, items)
+
+
+def _score_job(scorer: EngagementScorer, duplication_ran: bool, themes_ran: bool,
+               job: tuple[Essay, set[str], set[str]]) -> Engagement:
+    """Score one ``(essay, excused sources, sources judged by order)`` job."""
+    essay, excused, by_order = job
+    return scorer.score(essay, duplication_ran=duplication_ran, themes_ran=themes_ran,
+                        excused=excused, by_order=by_order)
