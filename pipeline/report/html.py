@@ -139,7 +139,8 @@ def _env():
     return _Environment(
         loader=jinja2.PackageLoader("pipeline.report", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
-        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        auto_reload=False)  # templates never change during a run: no stat() per page
 
 
 # -- cohort-level lookups --------------------------------------------------------
@@ -169,10 +170,22 @@ class _Cohort:
                           if isinstance(t, dict) and "id" in t}
         self.boilerplate = {b["id"]: b for b in self.cohort.get("boilerplate") or []
                             if isinstance(b, dict) and "id" in b}
+        self._topic_labels: dict | None = None
         self.cluster_of: dict[str, str] = {}
         for c in self.cohort.get("clusters") or []:
             for eid in c.get("essays") or []:
                 self.cluster_of.setdefault(eid, str(c.get("id", "")))
+
+    def topic_labels(self) -> dict:
+        """Label of each discovered topic by id (its top words when unlabelled); cached."""
+        if self._topic_labels is None:
+            self._topic_labels = {}
+            tp = self.cohort.get("topics")
+            if isinstance(tp, dict):
+                for top in tp.get("topics") or []:
+                    self._topic_labels[top.get("id")] = top.get("label") or ", ".join(
+                        (top.get("top_words") or [])[:4])
+        return self._topic_labels
 
     # themes
     def covered(self, e) -> list[str]:
@@ -413,6 +426,7 @@ def _essay_context(c: _Cohort, e, prev_id: str | None, next_id: str | None) -> d
                      "source_text": _clip(theirs, MAX_PASSAGE + 1),
                      "similarity": _num(m.similarity), "href": href, "diff": diff})
     themes = []
+    covered = set(c.covered(e))
     for tid in c.theme_ids:
         r = e.themes.get(tid)
         if r is None:
@@ -426,7 +440,7 @@ def _essay_context(c: _Cohort, e, prev_id: str | None, next_id: str | None) -> d
                          "text": _clip(e.text[s0:s1]), "theme": c.theme_labels[tid],
                          "theme_desc": c.theme_desc.get(tid, ""), "cues": cues})
         themes.append({"id": tid, "label": c.theme_labels[tid], "score": float(r.score),
-                       "n": len(spans), "covered": tid in c.covered(e),
+                       "n": len(spans), "covered": tid in covered,
                        "first": spans[0][0] if spans else None})
     kinds_present = {a.kind for a in anns}
     legend = [{"kind": k, "label": t["kind_" + k],
@@ -439,12 +453,7 @@ def _essay_context(c: _Cohort, e, prev_id: str | None, next_id: str | None) -> d
                "reasons": list(e.engagement.reasons),
                "differs": bool(subs) and abs(total - float(e.engagement.score)) >= 0.5}
     matches = [d for d in data if d["kind"] != "theme"]
-    topic_labels = {}
-    tp = c.cohort.get("topics")
-    if isinstance(tp, dict):
-        for top in tp.get("topics") or []:
-            topic_labels[top.get("id")] = top.get("label") or ", ".join(
-                (top.get("top_words") or [])[:4])
+    topic_labels = c.topic_labels()
     topic_mix = [{"label": topic_labels.get(x.get("topic"), f"{t['topic']} {x.get('topic')}"),
                   "weight": _num(x.get("weight")) or 0.0}
                  for x in sorted(e.topics or [], key=lambda x: -(_num(x.get("weight")) or 0))[:5]
