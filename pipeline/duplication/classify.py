@@ -205,7 +205,7 @@ def boilerplate_runs(hashes: Sequence[np.ndarray], k: int, threshold: int,
     return BoilerplateRuns(_split_at(mask, offsets), runs)
 
 
-_BUCKET_SHIFT = np.uint64(40)  # top 24 bits of a (well-mixed) k-gram hash
+_BUCKET_SHIFT = np.uint64(42)  # top 22 bits of a (well-mixed) k-gram hash
 
 
 def _buckets(h: np.ndarray) -> np.ndarray:
@@ -227,7 +227,7 @@ def common_hashes(allh: np.ndarray, offsets: np.ndarray, threshold: int) -> np.n
     if len(allh) == 0:
         return np.zeros(0, dtype=np.uint64)
     b = _buckets(allh)
-    maybe = np.flatnonzero(np.bincount(b, minlength=1 << 24)[b] >= threshold)
+    maybe = np.flatnonzero(np.bincount(b, minlength=1 << 22)[b] >= threshold)
     if len(maybe) == 0:
         return np.zeros(0, dtype=np.uint64)
     h = allh[maybe]
@@ -243,7 +243,7 @@ def common_hashes(allh: np.ndarray, offsets: np.ndarray, threshold: int) -> np.n
 
 def _member(h: np.ndarray, sorted_vals: np.ndarray) -> np.ndarray:
     """``np.isin(h, sorted_vals)`` via a bucket table, then an exact lookup of the few hits."""
-    table = np.zeros(1 << 24, dtype=bool)
+    table = np.zeros(1 << 22, dtype=bool)
     table[_buckets(sorted_vals)] = True
     out = table[_buckets(h)]
     cand = np.flatnonzero(out)
