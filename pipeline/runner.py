@@ -23,8 +23,7 @@ from typing import Any, Callable, Iterable
 from .config import Settings, model_path
 from .errors import SkipFile, XindeError
 from .essay import Essay, Skipped
-from .ingest import discover, read_file
-from .ingest.discover import source_name
+from .ingest import discover
 from .ingest.documents import RawDocument
 from .split import Splitter
 
@@ -143,28 +142,19 @@ def load(path: Path | str, settings: Settings,
     Returns:
         ``(root, n_files, essays, skipped)``.
     """
+    from .ingest.batch import read_files
+    from .parallel import MIN_PARALLEL, map_shared
+
     root, files, skipped = discover(Path(path))
-    docs: list[RawDocument] = []
-    it = progress(files) if progress else files
-    for f in it:
-        source = source_name(f, root)
-        try:
-            found, parts_skipped = read_file(
-                f, source, max_mb=settings.max_mb, text_column=settings.text_column,
-                author_column=settings.author_column, unit_column=settings.unit_column)
-        except SkipFile as e:
-            skipped.append(Skipped(source, str(e), e.code))
-            continue
-        except Exception as e:  # a reader bug must not stop the run
-            log.exception("reader failed on %s", source)
-            skipped.append(Skipped(source, f"内部错误 (internal error) reading {source}: "
-                                           f"{type(e).__name__}: {e}", "X999"))
-            continue
-        docs.extend(found)
-        skipped.extend(Skipped(s, r, c) for s, r, c in parts_skipped)
-        if not found and not parts_skipped:
-            skipped.append(Skipped(source, f"[X001] 文件中没有正文 (no essay text found): {source}",
-                                   "X001"))
+    jobs = settings.jobs if settings.engine == "local" else 1  # input is read where xinde runs
+    if jobs > 1 and len(files) >= MIN_PARALLEL:
+        # files are read in forked workers, in order; a progress bar would only jump to
+        # the end, so it is not shown for the reading step
+        docs, more = read_files(files, root, settings,
+                                map_fn=lambda fn, xs: map_shared(fn, xs, jobs))
+    else:
+        docs, more = read_files(progress(files) if progress else files, root, settings)
+    skipped.extend(more)
     essays: list[Essay] = []
     for d in docs:  # per document: names may contain '#', so never match sources by prefix
         found_essays = documents_to_essays([d], start=len(essays) + 1)

@@ -87,3 +87,21 @@ def test_failing_cohort_stage_is_recorded_not_fatal():
     kept = run_stages(essays, [Broken(), CountCohort()], ctx)
     assert kept == essays and ctx["count"] == 1
     assert ctx["stage_errors"] == [{"stage": "broken", "error": "ValueError: model did not converge"}]
+
+
+def test_load_reads_in_workers_with_the_same_result(tmp_path):
+    """From MIN_PARALLEL files on, --jobs 2 reads files in forked workers: same essays,
+    same order, same skipped entries (an empty and a binary file among them)."""
+    from pipeline.parallel import MIN_PARALLEL
+
+    body = "今年以来，我所在的街道把群众评价引入考核，第{}次走访收集了意见。"
+    for i in range(MIN_PARALLEL + 6):
+        (tmp_path / f"{i:03d}.txt").write_text(body.format(i) * 3, encoding="utf-8")
+    (tmp_path / "030.txt").write_bytes(b"")
+    (tmp_path / "040.txt").write_bytes(b"\x00\x01\x02binary\xff" * 20)
+    one = load(tmp_path, Settings(jobs=1))
+    two = load(tmp_path, Settings(jobs=2))
+    assert one[1] == two[1] == MIN_PARALLEL + 6
+    assert [(e.id, e.source, e.raw) for e in one[2]] == [(e.id, e.source, e.raw) for e in two[2]]
+    assert [s.to_dict() for s in one[3]] == [s.to_dict() for s in two[3]]
+    assert {s.source for s in two[3]} == {"030.txt", "040.txt"}
