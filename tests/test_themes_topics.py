@@ -197,3 +197,74 @@ def test_cap_arguments_are_validated():
         TopicModeler(max_fit_units=5)
     with pytest.raises(ValueError, match="chunk_units"):
         TopicModeler(chunk_units=0)
+
+
+def test_vectorised_bags_equal_word_by_word_reading(big_cohort, segmenter):
+    from collections import Counter
+
+    tm = _model(segmenter)
+    spans = [tm._unit_spans(e) for e in big_cohort]
+    bags = tm._unit_bags(big_cohort, [(np.array([s.start for s in sp]), np.array([s.end for s in sp]))
+                                      for sp in spans])
+    expected = [Counter(ws) for e, sp in zip(big_cohort, spans) for ws in tm._span_words(e, sp)]
+    assert bags.n_units == len(expected)
+    for u, want in enumerate(expected):
+        a, b = bags.indptr[u], bags.indptr[u + 1]
+        assert {bags.vocab[w]: int(c) for w, c in zip(bags.word[a:b], bags.count[a:b])} == want
+
+
+def test_word_filter_matches_keep_word_on_edge_tokens():
+    from pipeline.essay import Essay
+    from pipeline.segment import TokenList
+    from pipeline.themes.topic_bags import chunk_bags
+
+    text = "考核ab12 2024年 a\n政绩考核评价体系建设工作 x1 的的 超长" + "甲" * 40 + " 😀好"
+    words = ["考核", "ab12", " ", "2024", "年", " ", "a\n", "政绩考核评价体系建设工作", " ", "x1", " ",
+             "的的", " ", "超长" + "甲" * 40, " ", "😀好"]
+    offsets, pos = [], 0
+    for w in words:
+        offsets += [pos, pos + len(w)]
+        pos += len(w)
+    assert pos == len(text)
+    from array import array
+    essay = Essay(id="E1", source="x", raw=text, text=text)
+    essay.tokens = TokenList(text, array("i", offsets))
+    tm = TopicModeler(stopwords=ROOT / "models" / "stopwords.txt")
+    tm.stopwords |= {"的的"}
+    tm._stop_array = np.array(sorted(tm.stopwords))
+    bags = chunk_bags([essay], [(np.array([0]), np.array([len(text)]))], tm._stop_array)
+    assert sorted(bags.vocab.tolist()) == sorted({w for w in words if tm.keep_word(w)})
+    assert "a\n" in bags.vocab.tolist() and "2024" not in bags.vocab.tolist()
+
+
+def test_fast_nmf_transform_is_sklearn_transform_bit_for_bit():
+    from scipy.sparse import random as sparse_random
+    from sklearn.decomposition import NMF
+
+    from pipeline.themes.topic_bags import nmf_transform
+
+    X = sparse_random(300, 80, density=0.1, format="csr", random_state=1)
+    model = NMF(n_components=5, init="nndsvda", random_state=0, max_iter=500, tol=1e-4).fit(X)
+    Y = sparse_random(120, 80, density=0.1, format="csr", random_state=2)
+    assert np.array_equal(nmf_transform(model, Y), model.transform(Y))
+
+
+@pytest.mark.parametrize("cap", [20000, 50])
+def test_output_does_not_depend_on_the_engine(big_cohort, segmenter, cap):
+    from pipeline.engines.local import LocalEngine
+
+    runs = []
+    for engine in (None, LocalEngine(2)):
+        essays = copy.deepcopy(big_cohort * 3)  # ≥ 64 essays / units: the pool is used
+        ctx: dict = {} if engine is None else {"engine": engine}
+        _model(segmenter, n_topics=3, max_fit_units=cap, chunk_units=5).process(essays, ctx)
+        runs.append((ctx["topics"], [e.topics for e in essays]))
+    assert runs[0] == runs[1] and runs[0][0]["n_topics"] == 3
+
+
+def test_sample_arguments_are_validated():
+    with pytest.raises(ValueError, match="fit_sample"):
+        TopicModeler(fit_sample=3)
+    with pytest.raises(ValueError, match="fit_max_iter"):
+        TopicModeler(fit_max_iter=0)
+    assert TopicModeler(max_fit_units=100, fit_sample=500).fit_sample == 100

@@ -41,7 +41,6 @@ import logging
 import math
 import re
 import warnings
-from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass
@@ -52,12 +51,19 @@ import numpy as np
 
 from ..essay import Essay, Span
 from .profile import Profile
+from .topic_bags import Bags, bags_matrix, chunk_bags, nmf_transform
 
 log = logging.getLogger(__name__)
 
 METHODS = ("nmf", "lda")
 UNITS = ("paragraph", "sentence")
 INITS = ("profile", "nndsvda")
+#: Units the model is fitted on when a cohort has more than ``max_fit_units``.
+FIT_SAMPLE = 20000
+#: NMF iterations for that sample (at or below the cap: 500, as always).
+FIT_MAX_ITER = 500
+#: Essay / unit tasks handed to the engine for a pass (its pool needs ≥ 64 items).
+TASKS = 64
 _WORD = re.compile(r"^[\u3400-\u9fffA-Za-z][\u3400-\u9fffA-Za-z0-9]*$")
 
 
@@ -79,6 +85,20 @@ def _repeat_sum(f: float, n: int) -> float:
     for _ in range(n):
         s += f
     return s
+
+
+class _Task:
+    """``fn(i)`` = ``modeler.<method>(i, *args)``: a picklable task for ``engine.map``.
+
+    The local engine's forked workers inherit it (and the essays in ``args``);
+    the Dask engine sends it to each worker once.
+    """
+
+    def __init__(self, modeler: "TopicModeler", method: str, args: tuple):
+        self.modeler, self.method, self.args = modeler, method, args
+
+    def __call__(self, i: int):
+        return getattr(self.modeler, self.method)(i, *self.args)
 
 
 @dataclass
@@ -109,9 +129,12 @@ class TopicModeler:
         n_examples: Typical sentences reported per topic.
         segmenter: Used only when essays carry no tokens.
         max_fit_units: Cohorts with more units than this fit the model on a seeded
-            sample of this many units (spread evenly over the essays) and only
-            transform the rest; at or below it the whole cohort is fitted.
-        chunk_units: Units transformed at a time above the cap (bounds memory).
+            sample (spread evenly over the essays) and only transform the rest;
+            at or below it the whole cohort is fitted.
+        fit_sample: Units in that sample (at most ``max_fit_units``).
+        fit_max_iter: NMF iterations on that sample (at most 500).
+        chunk_units: Units transformed per task above the cap (bounds memory;
+            the tasks are spread over ``context["engine"]``).
     """
 
     name = "topics"
@@ -122,7 +145,9 @@ class TopicModeler:
                  profile: Profile | None = None, init: str = "profile",
                  boilerplate_df: float = 0.5, min_factor: float = 0.15, min_essays: int = 2,
                  n_top_words: int = 10, n_examples: int = 5, segmenter=None,
-                 max_fit_units: int = 20000, chunk_units: int = 5000):
+                 max_fit_units: int = 20000, fit_sample: int = FIT_SAMPLE,
+                 fit_max_iter: int = FIT_MAX_ITER,
+                 chunk_units: int = 256):
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
         if unit not in UNITS:
@@ -139,6 +164,10 @@ class TopicModeler:
             raise ValueError("min_essays and n_top_words must be ≥ 1, n_examples ≥ 0")
         if not isinstance(max_fit_units, int) or max_fit_units < 10:
             raise ValueError(f"max_fit_units must be an int ≥ 10, got {max_fit_units!r}")
+        if not isinstance(fit_sample, int) or fit_sample < 10:
+            raise ValueError(f"fit_sample must be an int ≥ 10, got {fit_sample!r}")
+        if not isinstance(fit_max_iter, int) or fit_max_iter < 1:
+            raise ValueError(f"fit_max_iter must be an int ≥ 1, got {fit_max_iter!r}")
         if not isinstance(chunk_units, int) or chunk_units < 1:
             raise ValueError(f"chunk_units must be an int ≥ 1, got {chunk_units!r}")
         if profile is not None and not isinstance(profile, Profile):
@@ -151,7 +180,11 @@ class TopicModeler:
         self.n_top_words, self.n_examples = n_top_words, n_examples
         self.segmenter = segmenter
         self.max_fit_units, self.chunk_units = max_fit_units, chunk_units
+        self.fit_sample = min(fit_sample, max_fit_units)
+        self.fit_max_iter = min(fit_max_iter, 500)
+        self._max_iter = 500  # NMF iterations of the next fit
         self._keep: dict[str, bool] = {}  # keep_word() memo: one regex per distinct word
+        self._stop_array = np.array(sorted(self.stopwords)) if self.stopwords else np.zeros(0, "U1")
 
     # -- units and words -----------------------------------------------------
     def _unit_spans(self, essay: Essay) -> list[Span]:
@@ -215,50 +248,85 @@ class TopicModeler:
                     out.append(Unit(i, sp, words))
         return out
 
-    def _scan(self, essays: list[Essay]):
-        """One streaming pass: every unit's place and size, and document frequencies.
+    # -- passes over the essays (spread over the run's engine) -------------------
+    def _cut(self):
+        """``text -> words`` for essays without tokens (builds a segmenter once)."""
+        if self.segmenter is None:
+            from ..segment import Segmenter
+            self.segmenter = Segmenter()
+        return self.segmenter.cut
 
-        Returns ``(words, where, df)``: ``where`` = int arrays (essay, start, end,
-        n_words) of the kept units; ``words`` their word lists while the cohort has
-        at most ``max_fit_units`` units, else ``None`` (not kept, to bound memory);
-        ``df`` = word → number of essays using it.
+    def _unit_bags(self, essays, spans) -> Bags:
+        """:func:`chunk_bags` with this modeler's word filter."""
+        needs_cut = any(not e.tokens for e in essays)
+        return chunk_bags(essays, spans, self._stop_array, self._cut() if needs_cut else None)
+
+    def _scan_task(self, i: int, essays: list[Essay], size: int):
+        """Units and document frequencies of essays ``[i * size, (i + 1) * size)``."""
+        lo = i * size
+        chunk = essays[lo:lo + size]
+        spans, owner = [], []
+        for j, e in enumerate(chunk):
+            sp = self._unit_spans(e)
+            spans.append((np.array([x.start for x in sp], dtype=np.int64),
+                          np.array([x.end for x in sp], dtype=np.int64)))
+            owner.append(np.full(len(sp), lo + j, dtype=np.int32))
+        bags = self._unit_bags(chunk, spans)
+        n_words = bags.n_words()
+        ok = n_words >= 2
+        owner = np.concatenate(owner) if owner else np.zeros(0, np.int32)
+        starts = np.concatenate([s for s, _ in spans]) if spans else np.zeros(0, np.int64)
+        ends = np.concatenate([e for _, e in spans]) if spans else np.zeros(0, np.int64)
+        df = bags.select(ok).doc_freq(owner[ok])
+        return ((owner[ok], starts[ok].astype(np.int32), ends[ok].astype(np.int32),
+                 n_words[ok].astype(np.int32)), bags.vocab, df)
+
+    def _scan(self, essays: list[Essay], context: dict | None = None):
+        """One pass over the essays: every unit's place and size, and document frequencies.
+
+        Returns ``(where, vocab, df)``: ``where`` = int32 arrays (essay, start, end,
+        n_words) of the units with ≥ 2 kept words, in essay order; ``vocab`` the
+        sorted words they use (``U`` array), ``df[i]`` the number of essays using
+        ``vocab[i]``. No word lists are kept.
         """
-        where = tuple(array("i") for _ in range(4))
-        words: list[list[str]] | None = []
-        df: dict[str, int] = {}
-        for i, e in enumerate(essays):
-            spans = self._unit_spans(e)
-            seen: set[str] = set()
-            for sp, ws in zip(spans, self._span_words(e, spans)):
-                if len(ws) < 2:
-                    continue
-                for col, v in zip(where, (i, sp.start, sp.end, len(ws))):
-                    col.append(v)
-                seen.update(ws)
-                if words is not None:
-                    words.append(ws)
-                    if len(words) > self.max_fit_units:
-                        words = None
-            for w in seen:
-                df[w] = df.get(w, 0) + 1
-        return words, tuple(np.frombuffer(c, dtype=np.int32) if len(c) else
-                            np.zeros(0, dtype=np.int32) for c in where), df
+        size = min(256, max(1, len(essays) // TASKS))
+        parts = self._map(context, "_scan_task", -(-len(essays) // size), essays, size)
+        where = tuple(np.concatenate([p[0][c] for p in parts]) if parts else
+                      np.zeros(0, dtype=np.int32) for c in range(4))
+        if not parts:
+            return where, np.zeros(0, "U1"), np.zeros(0, np.int64)
+        vocab, inv = np.unique(np.concatenate([p[1] for p in parts]), return_inverse=True)
+        df = np.bincount(inv.ravel(), weights=np.concatenate([p[2] for p in parts]),
+                         minlength=len(vocab)).astype(np.int64)
+        return where, vocab[df > 0], df[df > 0]
 
-    def _materialise(self, essays: list[Essay], where, idx) -> list[Unit]:
-        """Units ``idx`` (sorted) of a :meth:`_scan` with their words re-read."""
+    def _units_of(self, essays, where, idx: np.ndarray):
+        """The essays and per-essay spans of units ``idx`` (sorted) of a :meth:`_scan`."""
+        if not len(idx):
+            return [], []
         E, S, T, _ = where
-        out: list[Unit] = []
-        idx = list(idx)
-        a = 0
-        while a < len(idx):
-            ei = int(E[idx[a]])
-            b = a
-            while b < len(idx) and E[idx[b]] == ei:
-                b += 1
-            spans = [Span(int(S[j]), int(T[j])) for j in idx[a:b]]
-            out += [Unit(ei, sp, ws) for sp, ws in zip(spans, self._span_words(essays[ei], spans))]
-            a = b
-        return out
+        e = E[idx]
+        cut = np.r_[0, np.flatnonzero(np.diff(e)) + 1, len(idx)]
+        groups = [idx[cut[g]:cut[g + 1]] for g in range(len(cut) - 1)]
+        return ([essays[int(E[g[0]])] for g in groups],
+                [(S[g].astype(np.int64), T[g].astype(np.int64)) for g in groups])
+
+    def _bags_task(self, i: int, essays, where, idx: np.ndarray, size: int) -> Bags:
+        """Bags of units ``idx[i * size:(i + 1) * size]``."""
+        return self._unit_bags(*self._units_of(essays, where, idx[i * size:(i + 1) * size]))
+
+    def _transform_task(self, i: int, essays, where, size: int) -> np.ndarray:
+        """Topic mixes of units ``[i * size, (i + 1) * size)`` (one model convergence test)."""
+        n = len(where[0])
+        idx = np.arange(i * size, min(n, (i + 1) * size))
+        bags = self._unit_bags(*self._units_of(essays, where, idx))
+        return self.transform_counts(bags_matrix([bags], self.vocab_array_, self.factor_array_))
+
+    def _map(self, context: dict | None, method: str, n: int, *args) -> list:
+        """``[self.<method>(i, *args) for i in range(n)]`` on the run's engine, if any."""
+        fn = _Task(self, method, args)
+        engine = (context or {}).get("engine")
+        return engine.map(fn, list(range(n))) if engine is not None else [fn(i) for i in range(n)]
 
     def sample_units(self, essay_of: np.ndarray, n: int) -> np.ndarray:
         """Sorted indices of ``n`` units spread evenly over the essays (seeded).
@@ -284,6 +352,19 @@ class TopicModeler:
             for w in u.words:
                 df.setdefault(w, set()).add(u.essay)
         return self._factors({w: len(v) for w, v in df.items()}, n_essays)
+
+    def _factor_table(self, vocab: np.ndarray, df: np.ndarray, n_essays: int) -> dict[str, float]:
+        """:meth:`_factors` for a sorted ``U`` array of words and their document frequencies."""
+        f = np.ones(len(vocab))
+        if n_essays >= 5:
+            r = df / n_essays
+            high = r > self.boilerplate_df
+            f[high] = np.maximum(self.min_factor, (1 - r[high]) / (1 - self.boilerplate_df))
+        if self.taohua and len(vocab):
+            tao = np.isin(vocab, np.array(sorted(self.taohua)))
+            f[tao] = np.minimum(f[tao], self.min_factor)
+        low = np.flatnonzero(f < 1.0)
+        return dict(zip(vocab[low].tolist(), f[low].tolist()))
 
     def _factors(self, df: dict[str, int], n_essays: int) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -317,13 +398,26 @@ class TopicModeler:
             factors: Word factors counted over the whole cohort; default: from ``units``.
             n_units: Units in the whole cohort (chooses ``k``); default ``len(units)``.
         """
+        self._set_vocabulary(sorted({w for u in units for w in u.words}),
+                             self.word_factors(units, n_essays) if factors is None else factors)
+        return self._fit_counts(self._counts([u.words for u in units]),
+                                len(units) if n_units is None else n_units)
+
+    def _set_vocabulary(self, vocab: list[str], factors: dict[str, float]) -> None:
+        """The model's sorted vocabulary, its index and the words' factors."""
         self.__dict__.pop("tfidf_", None)  # a refit learns its own idf
-        self.factors_ = self.word_factors(units, n_essays) if factors is None else factors
-        vocab = sorted({w for u in units for w in u.words})
+        self.factors_ = factors
         self.vocabulary_ = vocab
         self.index_ = {w: i for i, w in enumerate(vocab)}
-        self.k_ = self.choose_k(len(units) if n_units is None else n_units)
-        X = self._counts([u.words for u in units])
+        self.vocab_array_ = np.array(vocab) if vocab else np.zeros(0, dtype="U1")
+        self.factor_array_ = np.ones(len(vocab))
+        for w, f in factors.items():
+            if w in self.index_:
+                self.factor_array_[self.index_[w]] = f
+
+    def _fit_counts(self, X, n_units: int) -> "TopicModeler":
+        """Fit on count matrix ``X`` (rows = units, columns = ``vocabulary_``)."""
+        self.k_ = self.choose_k(n_units)
         self.theme_words_ = self._theme_words() if self.profile is not None else {}
         seeds = self._seed_rows() if (self.profile is not None and self.init == "profile") else []
         seeds = seeds[: self.k_]
@@ -394,7 +488,7 @@ class TopicModeler:
         A = self._tfidf(X)
         k = self.k_
         model = NMF(n_components=k, init="custom" if seeds else "nndsvda",
-                    random_state=self.seed, max_iter=500, tol=1e-4)
+                    random_state=self.seed, max_iter=self._max_iter, tol=1e-4)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if seeds:
@@ -439,11 +533,12 @@ class TopicModeler:
 
     def transform(self, docs: list[list[str]]) -> np.ndarray:
         """Topic mix of each word list (rows sum to 1; all-zero rows stay 0)."""
-        X = self._counts(docs)
+        return self.transform_counts(self._counts(docs))
+
+    def transform_counts(self, X) -> np.ndarray:
+        """Topic mix of each row of count matrix ``X`` (columns = ``vocabulary_``)."""
         if self.method == "nmf":
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                M = self.model_.transform(self._tfidf(X))
+            M = nmf_transform(self.model_, self._tfidf(X))
         else:
             M = np.zeros((X.shape[0], self.k_))
             for r, bow in enumerate(self._bow(X)):
@@ -491,46 +586,52 @@ class TopicModeler:
                               f"least {self.min_essays} essays; skipped)")
             return
         try:
-            words, where, df = self._scan(essays)
+            where, vocab, df = self._scan(essays, context)
             n_units = len(where[0])
             if n_units < 10:
                 out["skipped"] = (f"文本过少 ({n_units} 个段落/句子)，未做主题发现 (too little "
                                   "text for topic discovery; skipped)")
                 return
-            factors = self._factors(df, len(essays))
-            del df
-            if words is not None:  # at or below the cap: fit and transform the whole cohort
-                E, S, T, _ = where
-                units = [Unit(int(E[j]), Span(int(S[j]), int(T[j])), ws)
-                         for j, ws in enumerate(words)]
-                del words
-                self.fit(units, len(essays), factors=factors)
-                U = self.transform([u.words for u in units])
-                del units
-            else:  # above: fit on an even, seeded sample; transform everything in chunks
-                pick = self.sample_units(where[0], self.max_fit_units)
-                self.fit(self._materialise(essays, where, pick), len(essays),
-                         factors=factors, n_units=n_units)
-                U = np.zeros((n_units, self.k_))
-                for a in range(0, n_units, self.chunk_units):
-                    b = min(a + self.chunk_units, n_units)
-                    chunk = self._materialise(essays, where, range(a, b))
-                    U[a:b] = self.transform([u.words for u in chunk])
+            factors = self._factor_table(vocab, df, len(essays))
+            del vocab, df
+            above = n_units > self.max_fit_units
+            pick = self.sample_units(where[0], self.fit_sample) if above else np.arange(n_units)
+            self._max_iter = self.fit_max_iter if above else 500
+            try:
+                X = self._fit_units(essays, where, pick, factors, context)
+            finally:
+                self._max_iter = 500
+            if above:  # transform every unit, chunk by chunk, on the engine
+                size = self.chunk_units
+                U = np.concatenate(self._map(context, "_transform_task", -(-n_units // size),
+                                             essays, where, size))
                 out["fit_units"] = int(len(pick))
+            else:  # the whole cohort was fitted: its count matrix is the one to transform
+                U = self.transform_counts(X)
+            del X
             self._fill(essays, where, U, out)
         except Exception as e:  # a cohort model must never lose the run's other results
             log.exception("topic modelling failed")
             out.update(n_topics=0, topics=[],
                        skipped=f"主题发现失败 (topic modelling failed): {type(e).__name__}: {e}")
 
+    def _fit_units(self, essays, where, pick: np.ndarray, factors: dict[str, float],
+                   context: dict | None):
+        """Fit on units ``pick`` of a :meth:`_scan`; returns their count matrix."""
+        size = min(1024, max(1, len(pick) // TASKS))
+        parts = self._map(context, "_bags_task", -(-len(pick) // size), essays, where, pick, size)
+        self._set_vocabulary(np.unique(np.concatenate([b.vocab for b in parts])).tolist(), factors)
+        X = bags_matrix(parts, self.vocab_array_, self.factor_array_)
+        del parts
+        self._fit_counts(X, len(where[0]))
+        return X
+
     def _fill(self, essays: list[Essay], where, U: np.ndarray, out: dict) -> None:
         k = self.k_
         E, _, _, N = where
         # each essay's mix: unit mixes weighted by unit length (rows added in unit order)
         mix = np.zeros((len(essays), k))
-        W = U * N[:, None].astype(np.float64)
-        for j, ei in enumerate(E.tolist()):
-            mix[ei] += W[j]
+        np.add.at(mix, E, U * N[:, None].astype(np.float64))  # unbuffered: in unit order
         for i, e in enumerate(essays):
             s = mix[i].sum()
             m = mix[i] / s if s > 0 else mix[i]
