@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import warnings
 from array import array
 from bisect import bisect_left, bisect_right
@@ -187,6 +188,43 @@ class JiebaSpacyTokenizer:
         return Doc(self.vocab, words=words, spaces=spaces)
 
 
+def _rjieba_class():
+    """rjieba's ``Jieba`` class, or ``None`` when rjieba is not installed.
+
+    ``import rjieba`` builds a module-level default ``Jieba()`` (≈0.5 s, its whole
+    dictionary) that xinde never uses — it owns a private instance. So the
+    compiled extension is loaded on its own when it can be found, without running
+    the package's ``__init__``; otherwise (another layout) the package is imported.
+    """
+    import importlib.machinery
+    import importlib.util
+
+    mod = sys.modules.get("rjieba.rjieba")
+    if mod is not None:
+        return mod.Jieba
+    try:
+        spec = importlib.util.find_spec("rjieba")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None:
+        return None
+    for folder in spec.submodule_search_locations or ():
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            path = Path(folder) / f"rjieba{suffix}"
+            if path.is_file():
+                ext = importlib.util.spec_from_file_location("rjieba.rjieba", path)
+                if ext is None or ext.loader is None:
+                    continue
+                mod = importlib.util.module_from_spec(ext)  # runs PyInit_rjieba only
+                ext.loader.exec_module(mod)
+                return mod.Jieba
+    try:
+        import rjieba
+    except ImportError:
+        return None
+    return rjieba.Jieba
+
+
 class Segmenter:
     """Pipeline stage: fills ``essay.sentences`` and ``essay.tokens``.
 
@@ -252,15 +290,14 @@ class Segmenter:
     def _load_rjieba(self, backend: str):
         if backend == "jieba":
             return None
-        try:
-            import rjieba
-        except ImportError:
+        Jieba = _rjieba_class()
+        if Jieba is None:
             if backend == "auto":
                 return None
             raise ConfigError("X104", name="tokenizer", value=backend,
                               detail="the rjieba package is not installed "
                                      "(pip install rjieba==0.2.2)") from None
-        rj = rjieba.Jieba()  # a private instance, never rjieba's default one
+        rj = Jieba()  # a private instance, never rjieba's default one
         if self.userdict is not None:
             for line in self.userdict.read_text(encoding="utf-8").splitlines():
                 parts = line.strip().split()
