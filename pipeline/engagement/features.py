@@ -128,7 +128,11 @@ def phrase_regex(phrases: list[str]) -> re.Pattern | None:
 def merge_spans(spans) -> list[tuple[int, int]]:
     """Union of ``(start, end)`` ranges, sorted and merged."""
     out: list[list[int]] = []
-    for s, e in sorted((int(a), int(b)) for a, b in spans if b > a):
+    spans = [(int(a), int(b)) for a, b in spans if b > a]
+    if not spans:
+        return []
+    spans.sort()
+    for s, e in spans:
         if out and s <= out[-1][1]:
             out[-1][1] = max(out[-1][1], e)
         else:
@@ -231,6 +235,10 @@ def _finditer(kind: str, s: str):
     if need is not None and need.search(s) is None:
         return ()
     return pat.finditer(s)
+
+
+#: ``(kind, pattern, prefilter, anchors)`` in :data:`SPECIFIC_PATTERNS` order (see :func:`_finditer`).
+_SCAN_PLAN = [(k, p, _NEEDS.get(k), _ANCHORS.get(k)) for k, p in SPECIFIC_PATTERNS.items()]
 
 
 def _nonspace_len(s: str) -> int:
@@ -387,8 +395,14 @@ def _tally(n_chars: int, mtld_: float, n_words: int, rows) -> Tally:
 
 def _specific_items(sent: str) -> list[tuple[str, str]]:
     items = []
-    for kind in SPECIFIC_PATTERNS:
-        for m in _finditer(kind, sent):
+    for kind, pat, need, anchors in _SCAN_PLAN:
+        if anchors is not None:
+            found = _anchored(pat, anchors, sent)
+        elif need is not None and need.search(sent) is None:
+            continue
+        else:
+            found = pat.finditer(sent)
+        for m in found:
             t = m.group()
             if kind in ("place", "org") and SPECIFIC_STOP.match(t):
                 continue
@@ -437,6 +451,10 @@ def _paibi(sent: str) -> bool:
                 return True
     items = [c for c in clauses if 2 <= len(c) <= 14]
     if len(items) < PAIBI_ITEMS:
+        return False
+    total = Counter(_CJK_BIGRAMS.findall("\n".join(items)))  # counts ≥ once-per-item counts
+    if max(total.values(), default=0) < PAIBI_ITEMS or all(
+            v < PAIBI_ITEMS or bg in _BIGRAM_STOP for bg, v in total.items()):
         return False
     seen: Counter = Counter()
     for c in items:  # each item counts a bigram once
@@ -585,15 +603,19 @@ def tally(essay: Essay, tf: TextFeatures) -> Tally:
     ni, nh = len(items), len(hits)
     ii = hi = 0
     out = []
+    qi = 0  # first quotation not ending before the current sentence (both are in order)
     for r, (a, b, n, f) in enumerate(zip(rows[0::4], rows[1::4], rows[2::4], rows[3::4])):
         if f & REPEAT:
             out.append((a, b, n, True, False, False, False, False, False, True))
             continue
+        while qi < len(quotes) and quotes[qi][1] <= a:
+            qi += 1
+        near = qi < len(quotes) and quotes[qi][0] < b  # a quotation overlaps the sentence
         spec = False
         while ii < ni and items[ii] == r:
             if not spec:
                 p, e = items[ii + 2], items[ii + 3]
-                spec = not quotes or covered(quotes, p, e) != e - p
+                spec = not near or covered(quotes, p, e) != e - p
             ii += 4
         hit = False
         while hi < nh and hits[hi] == r:
@@ -604,7 +626,7 @@ def tally(essay: Essay, tf: TextFeatures) -> Tally:
         if not (spec or pers):
             w = max(1, b - a)
             slog = (hit or bool(f & PAIBI)
-                    or bool(quotes) and covered(quotes, a, b) / w >= QUOTE_STOCK
+                    or near and covered(quotes, a, b) / w >= QUOTE_STOCK
                     or bool(boiler) and covered(boiler, a, b) / w >= BOILERPLATE_STOCK)
         out.append((a, b, n, False, spec, pers, bool(f & ROLE), bool(f & COMMIT),
                     bool(f & CONCRETE), slog))
@@ -614,10 +636,14 @@ def tally(essay: Essay, tf: TextFeatures) -> Tally:
 def _quotes_and_boilerplate(essay: Essay, tf: TextFeatures):
     """Merged quotation spans (quote matches and “…” quotes) and boilerplate spans."""
     c = tf.curly
-    quotes = merge_spans([(m.start, m.end) for m in essay.matches if m.kind == "quote"]
-                         + list(zip(c[::2], c[1::2])))
-    boiler = merge_spans((m.start, m.end) for m in essay.matches if m.kind == "boilerplate")
-    return quotes, boiler
+    quotes = list(zip(c[::2], c[1::2]))
+    boiler = []
+    for m in essay.matches:
+        if m.kind == "quote":
+            quotes.append((m.start, m.end))
+        elif m.kind == "boilerplate":
+            boiler.append((m.start, m.end))
+    return merge_spans(quotes), merge_spans(boiler)
 
 
 def text_features(essay: Essay, slogans: re.Pattern | None, key: int | None = None

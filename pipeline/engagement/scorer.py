@@ -156,8 +156,9 @@ class EngagementScorer:
             for c, basis in copiers.items():
                 if basis == "order":
                     by_order.setdefault(c, set()).add(src)
-        jobs = [(e, set(excused.get(e.id, {})), by_order.get(e.id, set())) for e in essays]
-        scored = _map(engine, partial(_score_job, self, dup_ran, themes_ran), jobs)
+        excused_ids = {i: set(v) for i, v in excused.items() if v}
+        scored = _map(engine, partial(_score_job, self, dup_ran, themes_ran, excused_ids,
+                                      by_order), essays)
         for e, eng in zip(essays, scored):
             e.engagement = eng
         context["engagement"] = {
@@ -348,8 +349,10 @@ def _map(engine, fn, items: list) -> list:
 
 
 def _score_job(scorer: EngagementScorer, duplication_ran: bool, themes_ran: bool,
-               job: tuple[Essay, set[str], set[str]]) -> Engagement:
-    """Score one ``(essay, excused sources, sources judged by order)`` job."""
-    essay, excused, by_order = job
+               excused: dict[str, set[str]], by_order: dict[str, set[str]],
+               essay: Essay) -> Engagement:
+    """Score one essay of the cohort, given the copy directions decided for all of them
+    (``excused``/``by_order``: essay id → source ids, only non-empty entries)."""
     return scorer.score(essay, duplication_ran=duplication_ran, themes_ran=themes_ran,
-                        excused=excused, by_order=by_order)
+                        excused=excused.get(essay.id, set()),
+                        by_order=by_order.get(essay.id, set()))
