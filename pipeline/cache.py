@@ -12,7 +12,12 @@ is the SHA-256 of
   module source, and the content of the data files under ``models/``.
 
 So editing a stage's code, a dictionary or a setting invalidates exactly what
-it should. Cohort stages (duplication, topics) always re-run, on all essays.
+it should. Cohort stages (duplication, topics) always re-run, on all essays;
+a cohort stage may keep results of its own steps in the *memo* table
+(:meth:`RunCache.memo_get`/:meth:`RunCache.memo_put`): the duplication stage
+stores each aligned candidate pair there, keyed by both documents' content,
+masks and the alignment code, so a re-run re-aligns only the pairs that new or
+changed essays touch.
 
 Entries live in one SQLite file (``DIR/xinde-cache.sqlite``, WAL journal) and
 each is committed as soon as its essay is done, so an interrupted run loses
@@ -37,7 +42,7 @@ from .essay import Essay
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = "xinde.cache/1"
+CACHE_FORMAT = "xinde.cache/2"  # 2: stage-written meta cached
 FILENAME = "xinde-cache.sqlite"
 #: Settings that never change an essay's results.
 RUN_ONLY_SETTINGS = frozenset({"jobs", "engine", "scheduler", "cache_dir", "chunk_size"})
@@ -46,6 +51,9 @@ IDENTITY_FIELDS = ("id", "source", "raw", "title", "source_offset", "meta")
 #: Essay fields a cached entry restores.
 RESULT_FIELDS = ("text", "char_map", "sentences", "tokens", "themes", "topics", "matches",
                  "copied_ratio", "engagement", "warnings", "extra", "features")
+#: ``essay.meta`` keys written by stages (not by ingest): cached with the results and
+#: merged back into the current run's meta on a hit.
+STAGE_META_KEYS = ("hidden_gaps",)
 
 
 def _file_digest(path: Path) -> str:
@@ -119,6 +127,8 @@ class RunCache:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("CREATE TABLE IF NOT EXISTS entries "
                              "(key TEXT PRIMARY KEY, value BLOB NOT NULL)")
+            self._db.execute("CREATE TABLE IF NOT EXISTS memo "
+                             "(key TEXT PRIMARY KEY, value BLOB NOT NULL)")
         except (OSError, sqlite3.Error) as e:
             raise ConfigError("X104", name="cache_dir", value=str(folder),
                               detail=f"cannot use it as a cache: {e}") from None
@@ -143,6 +153,7 @@ class RunCache:
     def put(self, key: str, essay: Essay) -> None:
         """Store (and commit) the result fields of ``essay`` under ``key``."""
         fields = {f: getattr(essay, f) for f in RESULT_FIELDS}
+        fields["stage_meta"] = {k: essay.meta[k] for k in STAGE_META_KEYS if k in essay.meta}
         blob = zlib.compress(pickle.dumps(fields, protocol=pickle.HIGHEST_PROTOCOL), 1)
         self._db.execute("INSERT OR REPLACE INTO entries (key, value) VALUES (?, ?)", (key, blob))
         self.writes += 1
@@ -153,7 +164,35 @@ class RunCache:
         for f in RESULT_FIELDS:
             if f in fields:
                 setattr(essay, f, fields[f])
+        if fields.get("stage_meta"):
+            essay.meta = {**essay.meta, **fields["stage_meta"]}
         return essay
+
+    # -- memo: results of cohort-stage steps (e.g. aligned candidate pairs) ----------
+    def memo_get(self, keys: Sequence[str]) -> dict[str, object]:
+        """Values stored by :meth:`memo_put` under any of ``keys`` (absent keys are
+        left out; a damaged value counts as absent, never as an error)."""
+        out: dict[str, object] = {}
+        keys = list(keys)
+        for a in range(0, len(keys), 500):  # stay under SQLite's host-parameter limit
+            part = keys[a:a + 500]
+            q = f"SELECT key, value FROM memo WHERE key IN ({','.join('?' * len(part))})"
+            for key, blob in self._db.execute(q, part):
+                try:
+                    out[key] = pickle.loads(zlib.decompress(blob))
+                except Exception:
+                    log.warning("damaged memo entry %s ignored", key[:12])
+        return out
+
+    def memo_put(self, items: dict[str, object]) -> None:
+        """Store ``key → value`` pairs (any picklable values) in one transaction."""
+        if not items:
+            return
+        rows = [(k, zlib.compress(pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL), 1))
+                for k, v in items.items()]
+        with self._db:  # one transaction (the connection is otherwise in autocommit)
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT OR REPLACE INTO memo (key, value) VALUES (?, ?)", rows)
 
     def __len__(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM entries").fetchone()[0]

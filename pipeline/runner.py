@@ -302,6 +302,7 @@ def run(path: Path | str, settings: Settings | None = None, stages: list | None 
             cache = RunCache(settings.cache_dir)
         except XindeError as e:  # the cache only saves time: never fail a run over it
             log.warning("run cache disabled: %s", e)
+    context["cache"] = cache  # cohort stages may memoise their own steps (None: no cache)
     try:
         essays = run_stages(essays, stages, context, timings, skipped, engine=engine,
                             cache=cache, settings=settings)
@@ -322,5 +323,5 @@ def run(path: Path | str, settings: Settings | None = None, stages: list | None 
         aligned.append(e)
     essays = aligned
     skipped.sort(key=lambda s: s.source)
-    cohort = {k: v for k, v in context.items() if k not in ("settings", "engine")}
+    cohort = {k: v for k, v in context.items() if k not in ("settings", "engine", "cache")}
     return RunResult(essays, skipped, settings, root, n_files, cohort, timings)

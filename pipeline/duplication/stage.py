@@ -19,6 +19,7 @@ Order of work (all on normalised text, see :mod:`.normalize`):
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -353,7 +354,7 @@ class DuplicationStage:
         aligner = _PairAligner(docs, k=self.k, gap=self.gap, merge_gap=self.merge_gap,
                                min_len=self.min_len, min_density=self.min_density)
         pair_sims: list[tuple[str, str, float]] = []
-        for (i, j, kind), found in zip(pairs, _map(context, aligner, pairs)):
+        for (i, j, kind), found in zip(pairs, self._aligned(docs, pairs, aligner, context)):
             if found is None:
                 continue
             a, b = docs[i], docs[j]
@@ -373,6 +374,80 @@ class DuplicationStage:
                 pair_sims.append((a.id, b.id, pair_similarity(
                     union_length(spans_a), len(a.text), union_length(spans_b), len(b.text))))
         return pair_sims
+
+
+    def _aligned(self, docs: list[_Doc], pairs: list[tuple[int, int, str]],
+                 aligner: "_PairAligner", context: dict) -> list:
+        """``aligner(pair)`` for every pair, in order — reusing earlier runs' results.
+
+        With a run cache (``context["cache"]``), each pair's result is memoised
+        under a key made of both documents' text, masks, quotation and
+        boilerplate spans, the alignment parameters and the source of the
+        duplication modules: exactly what the result depends on. A re-run
+        therefore aligns only the pairs that new or changed essays (or changed
+        masks) touch. ``self.pairs_aligned_``/``self.pairs_reused_`` count them.
+        """
+        cache = context.get("cache") if context else None
+        if cache is None:
+            self.pairs_reused_, self.pairs_aligned_ = 0, len(pairs)
+            return _map(context, aligner, pairs)
+        prefix = self._pair_prefix()
+        fps: dict[int, bytes] = {}
+
+        def fp(i: int) -> bytes:
+            if i not in fps:
+                fps[i] = _doc_fingerprint(docs[i])
+            return fps[i]
+
+        keys = []
+        for i, j, kind in pairs:
+            h = hashlib.sha256(prefix)
+            h.update(fp(i))
+            h.update(fp(j))
+            h.update(kind.encode())
+            keys.append("dup:" + h.hexdigest())
+        try:
+            known = cache.memo_get(keys)
+        except Exception as e:  # the cache only saves time
+            log.warning("duplication pair cache unreadable: %s", e)
+            known = {}
+        todo = [n for n, key in enumerate(keys) if key not in known]
+        fresh = _map(context, aligner, [pairs[n] for n in todo])
+        try:
+            cache.memo_put({keys[n]: found for n, found in zip(todo, fresh)})
+        except Exception as e:
+            log.warning("duplication pair cache not written: %s", e)
+        out = [known.get(key) for key in keys]
+        for n, found in zip(todo, fresh):
+            out[n] = found
+        self.pairs_reused_, self.pairs_aligned_ = len(pairs) - len(todo), len(todo)
+        log.info("duplication: %d candidate pairs aligned, %d reused from the run cache",
+                 len(todo), len(pairs) - len(todo))
+        return out
+
+    def _pair_prefix(self) -> bytes:
+        """What every memoised pair result depends on besides the two documents."""
+        h = hashlib.sha256(b"xinde.dup.pair/1\0")
+        h.update(repr((self.k, self.gap, self.merge_gap, self.min_len, self.min_density,
+                       SOURCE_TEXT_MAX)).encode())
+        here = Path(__file__).resolve().parent
+        for name in ("align.py", "normalize.py", "stage.py", "clusters.py"):
+            f = here / name
+            if f.is_file():
+                h.update(f.read_bytes())
+        return h.digest()
+
+
+def _doc_fingerprint(d: _Doc) -> bytes:
+    """Hash of one prepared document as far as pair alignment sees it."""
+    h = hashlib.sha256(d.text.encode("utf-8", "surrogatepass"))
+    h.update(b"\0")
+    h.update(d.title.encode("utf-8", "surrogatepass"))
+    h.update(b"\0")
+    mask = d.mask if d.mask is not None else np.zeros(0, dtype=bool)
+    h.update(np.packbits(np.asarray(mask, dtype=bool)).tobytes())
+    h.update(repr((d.group, d.quote_spans, d.bp_spans)).encode())
+    return h.digest()
 
 
 class _PairAligner:
