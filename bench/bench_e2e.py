@@ -32,12 +32,13 @@ def main(argv=None) -> dict:
     t_start = time.perf_counter()
     from pipeline.config import Settings
     from pipeline.report import write_all
-    from pipeline.runner import run
+    from pipeline.runner import default_stages, run
 
     t_import = time.perf_counter() - t_start
     settings = Settings(jobs=a.jobs, cache_dir=a.cache, tokenizer=a.tokenizer)
     t0 = time.perf_counter()
-    result = run(a.cohort, settings)
+    stages = default_stages(settings)
+    result = run(a.cohort, settings, stages=stages)
     t_run = time.perf_counter() - t0
     t_report = 0.0
     if not a.no_report:
@@ -62,6 +63,10 @@ def main(argv=None) -> dict:
                                     if m.kind == "submission"),
         "n_clusters": len(result.cohort.get("clusters", [])),
     }
+    dup = next((st for st in stages if getattr(st, "name", "") == "duplication"), None)
+    if dup is not None and hasattr(dup, "pairs_aligned_"):
+        out["dup_pairs_aligned"] = dup.pairs_aligned_
+        out["dup_pairs_reused"] = dup.pairs_reused_
     print(json.dumps(out, ensure_ascii=False))
     return out
 

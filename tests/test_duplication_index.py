@@ -77,13 +77,21 @@ def test_index_gives_the_same_matches_as_templates_given_directly(tmp_path):
     lib = TemplateLibrary(ReferenceIndex(save_index(docs, tmp_path / "ref.idx")))
     via_index, ctx_index = _run(lib)
     assert [e.to_dict() for e in via_index] == [e.to_dict() for e in direct]
+    # with an index, the run lists only the reference documents the cohort shares text
+    # with (a 100k index is not copied into every results.json) and says how many it holds
+    ctx_index = dict(ctx_index)
+    assert ctx_index.pop("templates_in_index") == len(docs)
+    listed, full = ctx_index.pop("templates"), ctx_direct.pop("templates")
     assert ctx_index == ctx_direct
+    assert [t["id"] for t in full] == [d.id for d in docs]
+    assert listed == [t for t in full if t["id"] in {"T0003", "T0006"}]
     tm = [m for m in via_index[0].matches if m.kind == "template"]
     assert [m.source_id for m in tm] == ["T0003"]
     assert docs[2].text[tm[0].source_start:tm[0].source_end].startswith("我们村把集体经济")
     assert [m.source_id for m in via_index[1].matches if m.kind == "template"] == ["T0006"]
     assert not [m for m in via_index[2].matches if m.kind == "template"]
-    assert [t["id"] for t in ctx_index["templates"]] == [d.id for d in docs]
+    used = {m.source_id for e in via_index for m in e.matches if m.kind == "template"}
+    assert used <= {t["id"] for t in listed}
 
 
 def test_a_check_decodes_only_candidate_documents(tmp_path):
@@ -111,7 +119,10 @@ def test_library_numbers_index_documents_before_folder_documents(tmp_path):
     stage.process(es, ctx)
     assert [m.source_id for m in es[0].matches if m.kind == "template"] == ["T0003"]
     assert [m.source_id for m in es[1].matches if m.kind == "template"] == ["T0004"]
-    assert ctx["templates"][3] == {"id": "T0004", "title": "医院结算改革", "source": "范文.txt"}
+    # index documents the cohort shares text with, then every folder document
+    assert [t["id"] for t in ctx["templates"]] == ["T0003", "T0004"]
+    assert ctx["templates"][-1] == {"id": "T0004", "title": "医院结算改革", "source": "范文.txt"}
+    assert ctx["templates_in_index"] == 3
 
 
 def test_lookup_skips_fingerprints_held_by_many_documents(tmp_path):
@@ -176,8 +187,12 @@ def test_stock_fingerprints_count_left_out_documents(tmp_path, cand_max_df):
     idx = ReferenceIndex(save_index(docs, tmp_path / "ref.idx"))
     via_index, ctx_index = _run(TemplateLibrary(idx), essays(), cand_max_df=cand_max_df)
     assert [e.to_dict() for e in via_index] == [e.to_dict() for e in direct]
-    assert ctx_index == ctx_direct
+    drop = ("templates", "templates_in_index")
+    assert ({k: v for k, v in ctx_index.items() if k not in drop}
+            == {k: v for k, v in ctx_direct.items() if k not in drop})
     assert len(idx.texts_) == (len(docs) if cand_max_df >= len(docs) else 1)  # only T0006
+    assert [t["id"] for t in ctx_index["templates"]] == sorted(
+        f"T{i + 1:04d}" for i in idx.texts_)  # the documents the cohort was compared with
 
 
 def test_update_appends_only_new_documents(tmp_path):

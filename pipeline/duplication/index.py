@@ -437,8 +437,24 @@ class TemplateLibrary(Sequence):
             return self.index.normalize(i)
         return normalize(self.extra[i - self._n_index].text, t2s=True)
 
-    def contexts(self) -> list[dict]:
-        """``{"id", "title", "source"}`` of every document, without decoding texts."""
+    def contexts(self, positions=None) -> list[dict]:
+        """``{"id", "title", "source"}`` of every document, without decoding texts.
+
+        Args:
+            positions: With a saved index, list only these documents (sorted
+                positions, e.g. the cohort's candidates) and every extra
+                document: a 100k-document index is not copied into each run's
+                results. Ignored without an index.
+        """
+        if self.index is not None and positions is not None:
+            keep = sorted({int(i) for i in positions if int(i) < self._n_index})
+            out = []
+            for i in keep:
+                title, source = self._meta(i)
+                out.append({"id": f"T{i + 1:04d}", "title": title, "source": source})
+            for i, d in enumerate(self.extra, self._n_index + 1):
+                out.append({"id": f"T{i:04d}", "title": d.title, "source": d.source})
+            return out
         if self.index is not None and self.index.positional_ids:
             out = self.index.read_meta()  # stored ids are the positional ones
         else:

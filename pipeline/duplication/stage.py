@@ -252,9 +252,14 @@ class DuplicationStage:
         for e in essays:  # 5. per-essay summaries
             _summarise(e, by_essay[e.id])
         context["clusters"] = build_clusters(pair_sims, self.cluster_threshold)
-        context["templates"] = (self.templates.contexts()
-                                if isinstance(self.templates, TemplateLibrary)
-                                else [t.to_context() for t in self.templates])
+        if isinstance(self.templates, TemplateLibrary):
+            # with a saved index: only the reference documents the cohort shares text with
+            context["templates"] = self.templates.contexts(
+                lib_cands.positions if lib_cands is not None else None)
+            if self.templates.index is not None:
+                context["templates_in_index"] = len(self.templates.index)
+        else:
+            context["templates"] = [t.to_context() for t in self.templates]
 
     def _prepare_docs(self, essays: list[Essay], context: dict,
                       ) -> tuple[list[_Doc], list[_Prepared], object]:
