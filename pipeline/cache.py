@@ -51,9 +51,6 @@ IDENTITY_FIELDS = ("id", "source", "raw", "title", "source_offset", "meta")
 #: Essay fields a cached entry restores.
 RESULT_FIELDS = ("text", "char_map", "sentences", "tokens", "themes", "topics", "matches",
                  "copied_ratio", "engagement", "warnings", "extra", "features")
-#: ``essay.meta`` keys written by stages (not by ingest): cached with the results and
-#: merged back into the current run's meta on a hit.
-STAGE_META_KEYS = ("hidden_gaps",)
 
 
 def _file_digest(path: Path) -> str:
@@ -150,10 +147,19 @@ class RunCache:
         self.hits += 1
         return fields
 
-    def put(self, key: str, essay: Essay) -> None:
-        """Store (and commit) the result fields of ``essay`` under ``key``."""
+    def put(self, key: str, essay: Essay, meta_keys: Sequence[str] = ()) -> None:
+        """Store (and commit) the result fields of ``essay`` under ``key``.
+
+        Args:
+            key: From :func:`essay_key`.
+            essay: The essay as the block left it.
+            meta_keys: ``essay.meta`` keys the block's stages added (e.g. the
+                cleaner's ``hidden_gaps``): cached with the results and merged back
+                into the current run's meta on a hit (the rest of ``meta`` comes
+                from ingest and is never cached).
+        """
         fields = {f: getattr(essay, f) for f in RESULT_FIELDS}
-        fields["stage_meta"] = {k: essay.meta[k] for k in STAGE_META_KEYS if k in essay.meta}
+        fields["stage_meta"] = {k: essay.meta[k] for k in meta_keys if k in essay.meta}
         blob = zlib.compress(pickle.dumps(fields, protocol=pickle.HIGHEST_PROTOCOL), 1)
         self._db.execute("INSERT OR REPLACE INTO entries (key, value) VALUES (?, ?)", (key, blob))
         self.writes += 1

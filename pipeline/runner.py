@@ -251,9 +251,12 @@ def _run_block(block: list, essays: list[Essay], engine, cache, settings, timing
                 results[i] = cache.restore(e, hit)
         timings["cache"] = timings.get("cache", 0.0) + time.perf_counter() - t0
 
+    # meta keys present before the block: what a stage adds (cleaner: hidden_gaps) is cached
+    ingest_meta = [set(essays[i].meta) for i in todo] if cache is not None else []
+
     def store(j: int, r) -> None:  # each entry committed as soon as its essay is done
         if cache is not None and not isinstance(r, Skipped):
-            cache.put(keys[todo[j]], r)
+            cache.put(keys[todo[j]], r, [k for k in r.meta if k not in ingest_meta[j]])
 
     t1 = time.perf_counter()
     batch = [essays[i] for i in todo]

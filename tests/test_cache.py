@@ -186,3 +186,27 @@ def test_unusable_cache_folder_does_not_fail_the_run(tmp_path, segmenter_c):
     r = run(tmp_path / "in", Settings(cache_dir=blocker / "cache"),
             stages=stages_for(segmenter_c))
     assert len(r.essays) == 2
+
+
+class MetaWriter(Counter):
+    """A block stage that adds a meta key (as the cleaner adds ``hidden_gaps``)."""
+
+    name = "meta_writer"
+
+    def __call__(self, essay):
+        self.seen.append(essay.title)
+        essay.meta["n_tokens"] = len(essay.tokens)
+        return essay
+
+
+def test_meta_keys_added_by_the_block_are_restored_on_a_hit(tmp_path, segmenter_c):
+    write(tmp_path / "in", make_texts(6))
+    s = Settings(cache_dir=tmp_path / "cache")
+    first = MetaWriter()
+    r1 = run(tmp_path / "in", s, stages=[Cleaner(), MinLength(50), segmenter_c, first])
+    assert len(first.seen) == 6
+    writer = MetaWriter()
+    r2 = run(tmp_path / "in", s, stages=[Cleaner(), MinLength(50), segmenter_c, writer])
+    assert writer.seen == []  # everything came from the cache
+    assert all(e.meta["n_tokens"] == len(e.tokens) > 0 for e in r2.essays)
+    assert [e.to_dict() for e in r1.essays] == [e.to_dict() for e in r2.essays]
