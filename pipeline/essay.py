@@ -10,10 +10,18 @@ the raw body (and, through :attr:`Essay.source_offset`, to the decoded file).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from .errors import AlignmentError
+
+_SPACE = re.compile(r"\s+")  # \s is exactly str.isspace()
+
+
+def nonspace_len(text: str) -> int:
+    """Number of characters of ``text`` that are not whitespace (``str.isspace``)."""
+    return len(text) - sum(map(len, _SPACE.findall(text)))
 
 SCHEMA = "xinde.results/1"
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,13 +23,12 @@ from typing import Any, Callable, Iterable
 
 from .config import Settings, model_path
 from .errors import SkipFile, XindeError
-from .essay import Essay, Skipped
+from .essay import Essay, Skipped, nonspace_len
 from .ingest import discover
 from .ingest.documents import RawDocument
 from .split import Splitter
 
 log = logging.getLogger(__name__)
-_SPACE = re.compile(r"\s")
 
 
 @dataclass
@@ -59,7 +57,7 @@ class MinLength:
         self.min_chars = min_chars
 
     def __call__(self, essay: Essay) -> Essay:
-        n = len(essay.text) - len(_SPACE.findall(essay.text))  # \s is str.isspace()
+        n = nonspace_len(essay.text)
         if n < self.min_chars:
             raise SkipFile("X012", path=essay.source, n=n, min_chars=self.min_chars)
         return essay
@@ -75,7 +73,7 @@ class MaxLength:
 
     def __call__(self, essay: Essay) -> Essay:
         if len(essay.raw) > self.max_chars:
-            n = sum(1 for c in essay.raw if not c.isspace())
+            n = nonspace_len(essay.raw)
             if n > self.max_chars:
                 raise SkipFile("X017", path=essay.source, n=n, max_chars=self.max_chars)
         return essay

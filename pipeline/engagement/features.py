@@ -30,14 +30,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from ..essay import Essay, Span
+from ..essay import Essay, Span, nonspace_len
 from ..segment import token_texts
 from .patterns import (  # noqa: F401 - re-exported: tests and scorer read them here
     ACTION_VERBS, CJK, FIRST_PERSON, FUTURE, MEASURABLE, MODAL_AFTER, OWN_ROLE, PAIBI_ITEMS,
     PAIBI_LEADS, SELF_CRITIC, SPECIFIC_PATTERNS, SPECIFIC_STOP, _BIGRAM_STOP, _BRACKETED,
     _CJK_BIGRAMS, _CLAUSE, _CURLY_QUOTE, _FIRST_PERSON_HINT, _LEADS_BY_FIRST, _LONG_LEADS,
     _LONG_LEAD_STARTS, _NON_WORD, _NUMBER_STOP, _SCAN_PLAN, _WORD, _anchored, _finditer,
-    _nonspace_len, load_taohua, phrase_regex,
+    load_taohua, phrase_regex,
 )
 
 
@@ -387,7 +387,7 @@ def analyse(essay: Essay, slogans: re.Pattern | None, key: int | None = None) ->
     for sp in sents:
         a, b = sp.start, sp.end
         s = text[a:b]
-        n = _nonspace_len(s)
+        n = nonspace_len(s)
         if not n:
             continue
         r = len(rows) // 4
@@ -411,7 +411,7 @@ def analyse(essay: Essay, slogans: re.Pattern | None, key: int | None = None) ->
             flags |= PAIBI
         rows.extend((a, b, n, flags))
     words = list(filter(_WORD.search, token_texts(essay.tokens)))
-    return TextFeatures(slogan_key(slogans) if key is None else key, _nonspace_len(text),
+    return TextFeatures(slogan_key(slogans) if key is None else key, nonspace_len(text),
                         mtld(words), len(words), rows, items, hits, curly)
 
 

@@ -79,7 +79,6 @@ _CURLY_QUOTE = re.compile(r"“([^”\n]{8,})”")
 _WORD = re.compile(rf"[{CJK}A-Za-z0-9]")
 _NON_WORD = re.compile(rf"[^{CJK}A-Za-z0-9]+")
 _CJK2 = re.compile(rf"[{CJK}]{{2}}")
-_SPACE = re.compile(r"\s+")
 
 
 def load_taohua(path: Path | str) -> list[str]:
@@ -163,7 +162,5 @@ def _finditer(kind: str, s: str):
 _SCAN_PLAN = [(k, p, _NEEDS.get(k), _ANCHORS.get(k)) for k, p in SPECIFIC_PATTERNS.items()]
 
 
-def _nonspace_len(s: str) -> int:
-    return len(s) - sum(map(len, _SPACE.findall(s)))
 
 

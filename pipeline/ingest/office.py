@@ -5,6 +5,7 @@ import io
 import zipfile
 
 from ..errors import SkipFile
+from ..essay import nonspace_len
 
 #: A .docx expanding beyond this is refused (zip bomb guard).
 MAX_DOCX_UNCOMPRESSED = 200 * 1024 * 1024
@@ -63,6 +64,6 @@ def read_pdf(data: bytes, path: str) -> str:
     except (PdfReadError, Exception) as e:  # pypdf raises assorted errors on bad files
         raise SkipFile("X007", path=path, detail=type(e).__name__ + ": " + str(e)[:120]) from None
     text = "\n".join(pages)
-    if sum(1 for c in text if not c.isspace()) < 10:
+    if nonspace_len(text) < 10:
         raise SkipFile("X008", path=path)
     return text
