@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 import logging
 import time
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -148,12 +149,17 @@ def load(path: Path | str, settings: Settings,
 
     root, files, skipped = discover(Path(path))
     jobs = settings.jobs if settings.engine == "local" else 1  # input is read where xinde runs
+    docs = None
     if jobs > 1 and len(files) >= MIN_PARALLEL:
         # files are read in forked workers, in order; a progress bar would only jump to
         # the end, so it is not shown for the reading step
-        docs, more = read_files(files, root, settings,
-                                map_fn=lambda fn, xs: map_shared(fn, xs, jobs))
-    else:
+        try:
+            docs, more = read_files(files, root, settings,
+                                    map_fn=lambda fn, xs: map_shared(fn, xs, jobs))
+        except BrokenProcessPool as e:  # a worker died (e.g. killed for memory): read here
+            log.warning("parallel reading failed (%s); reading the files in this process", e)
+            docs = None
+    if docs is None:
         docs, more = read_files(progress(files) if progress else files, root, settings)
     skipped.extend(more)
     essays: list[Essay] = []

@@ -105,3 +105,21 @@ def test_load_reads_in_workers_with_the_same_result(tmp_path):
     assert [(e.id, e.source, e.raw) for e in one[2]] == [(e.id, e.source, e.raw) for e in two[2]]
     assert [s.to_dict() for s in one[3]] == [s.to_dict() for s in two[3]]
     assert {s.source for s in two[3]} == {"030.txt", "040.txt"}
+
+
+def test_load_falls_back_to_reading_in_process_when_a_worker_dies(tmp_path, monkeypatch):
+    from concurrent.futures.process import BrokenProcessPool
+
+    import pipeline.parallel
+    from pipeline.parallel import MIN_PARALLEL
+
+    body = "今年以来，我所在的街道把群众评价引入考核，第{}次走访收集了意见。"
+    for i in range(MIN_PARALLEL + 2):
+        (tmp_path / f"{i:03d}.txt").write_text(body.format(i) * 3, encoding="utf-8")
+
+    def dies(fn, items, jobs, chunk_size=0):
+        raise BrokenProcessPool("a worker was killed")
+
+    monkeypatch.setattr(pipeline.parallel, "map_shared", dies)
+    root, n_files, essays, skipped = load(tmp_path, Settings(jobs=2))
+    assert n_files == len(essays) == MIN_PARALLEL + 2 and not skipped
