@@ -11,25 +11,33 @@ __all__ = ["results_dict", "write_results", "write_tables", "write_html", "write
 def write_all(result, out_dir) -> list:
     """Write every output of a run into ``out_dir``; returns the paths written.
 
-    Files are written in the order results.json, the tables, the essay pages,
+    Files are published in the order results.json, the tables, the essay pages,
     index.html. With ``settings.jobs > 1`` and a large cohort the essay pages
     and the essays' results.json lines are computed in forked workers
-    (:class:`~pipeline.report.html.PageRun`) while this process builds the
-    tables and the index page; the files are the same either way.
+    (:class:`~pipeline.report.html.PageRun`) while this process streams the
+    tables to disk; the lines are spooled to disk by the workers and streamed
+    into results.json, so no output is ever held whole in memory. The files are
+    the same either way.
     """
     from pathlib import Path
 
     from .html import PageRun
     from .results import essay_line
-    from .tables import table_files, write_files
+    from .tables import prepare_tables
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    with PageRun(result, out, extra=essay_line) as pages:
-        tables = table_files(result)
-        index = pages.index_html()
-        _, lines = pages.results()
-        paths = [write_results(result, out, essay_lines=lines)]
-        paths += write_files(tables, out)
-        paths += pages.finish(index)
+    pending = []
+    try:
+        with PageRun(result, out, spool=essay_line) as pages:
+            pending = prepare_tables(result, out)
+            index = pages.index_html()
+            pending.insert(0, write_results(result, out, essay_lines=pages.spooled(),
+                                            commit=False))
+            paths = [f.commit() for f in pending]
+            paths += pages.finish(index)
+    except BaseException:
+        for f in pending:
+            f.discard()
+        raise
     return paths

@@ -479,12 +479,18 @@ class _Pages:
         env: The Jinja environment.
         folder: Where the pages are written.
         extra: Optional ``f(essay) -> picklable`` computed for every essay
-            next to its page (e.g. its ``results.json`` line), so callers can
-            spread other per-essay work over the same workers.
+            next to its page, so callers can spread other per-essay work over
+            the same workers.
+        spool: Optional ``f(essay) -> str`` (one line, no ``\n``) computed for
+            every essay and written to ``spool_dir``, one file per chunk, so
+            the values never pile up in memory (e.g. its ``results.json`` line).
+        spool_dir: Where the spool files go.
     """
 
-    def __init__(self, c: _Cohort, env, folder: Path, extra=None):
+    def __init__(self, c: _Cohort, env, folder: Path, extra=None, spool=None,
+                 spool_dir: Path | None = None):
         self.c, self.folder, self.extra = c, folder, extra
+        self.spool, self.spool_dir = spool, spool_dir
         self.tpl = env.get_template("essay.html.j2")
         self.css = Markup(_static("report.css"))
         js = _static("essay.js")
@@ -506,7 +512,14 @@ class _Pages:
         names = [self.write(i) for i in range(*bounds)]
         essays = self.c.result.essays
         extras = [self.extra(essays[i]) for i in range(*bounds)] if self.extra else []
+        if self.spool is not None:
+            text = "\n".join(self.spool(essays[i]) for i in range(*bounds))
+            self.spool_path(bounds).write_bytes(text.encode("utf-8"))
         return names, extras
+
+    def spool_path(self, bounds: tuple[int, int]) -> Path:
+        assert self.spool_dir is not None
+        return self.spool_dir / f"{bounds[0]:010d}-{bounds[1]:010d}.lines"
 
 
 _PAGES: _Pages | None = None  # set in the parent right before forking workers
@@ -518,8 +531,8 @@ def _write_chunk(bounds: tuple[int, int]) -> tuple[list[str], list]:
 
 
 def _chunks(n: int, jobs: int) -> list[tuple[int, int]]:
-    """``[start, end)`` ranges of about ``n / (8 jobs)`` essays (at least 50)."""
-    step = max(50, n // (jobs * 8))
+    """``[start, end)`` ranges of about ``n / (8 jobs)`` essays (at least 50, at most 1,000)."""
+    step = min(1000, max(50, n // (jobs * 8)))
     return [(a, min(n, a + step)) for a in range(0, n, step)]
 
 
@@ -542,10 +555,13 @@ class PageRun:
         jobs: Worker processes; defaults to ``result.settings.jobs``.
         extra: Optional ``f(essay) -> picklable`` computed per essay alongside
             its page; :meth:`results` returns the values in essay order.
+        spool: Optional ``f(essay) -> str`` (a line without ``\n``) computed per
+            essay alongside its page and spooled to disk; :meth:`spooled` reads
+            the lines back in essay order, a chunk at a time.
     """
 
     def __init__(self, result, out_dir: Path, lang: str | None = None,
-                 jobs: int | None = None, extra=None):
+                 jobs: int | None = None, extra=None, spool=None):
         import tempfile
 
         self.out = Path(out_dir)
@@ -556,7 +572,10 @@ class PageRun:
         self.env = _env()
         self.n = len(result.essays)
         self.stage = Path(tempfile.mkdtemp(prefix=".essays.", dir=self.out))
-        self.pages = _Pages(self.c, self.env, self.stage, extra)
+        self.spool_dir = (Path(tempfile.mkdtemp(prefix=".spool.", dir=self.out))
+                          if spool is not None else None)
+        self.chunks = _chunks(self.n, self.jobs)
+        self.pages = _Pages(self.c, self.env, self.stage, extra, spool, self.spool_dir)
         self._pool = self._async = self._done = None
         try:
             self._start()
@@ -585,7 +604,7 @@ class PageRun:
             self._pool = mp.get_context("fork").Pool(self.jobs)
         finally:
             gc.unfreeze()
-        self._async = self._pool.map_async(_write_chunk, _chunks(self.n, self.jobs))
+        self._async = self._pool.map_async(_write_chunk, self.chunks)
 
     def results(self) -> tuple[list[str], list]:
         """Wait for (or do) the rendering.
@@ -600,10 +619,25 @@ class PageRun:
                 finally:
                     self._close()
             else:
-                parts = [self.pages.write_range((0, self.n))]
+                parts = [self.pages.write_range(b) for b in self.chunks]
             self._done = ([x for names, _ in parts for x in names],
                           [x for _, extras in parts for x in extras])
         return self._done
+
+    def spooled(self):
+        """The ``spool`` lines of every essay, in essay order (after :meth:`results`).
+
+        A generator reading one chunk file at a time, removing each once read.
+        """
+        if self.spool_dir is None:
+            raise ValueError("PageRun was created without spool=")
+        self.results()
+        for b in self.chunks:
+            path = self.pages.spool_path(b)
+            text = path.read_bytes().decode("utf-8")
+            path.unlink()
+            if b[1] > b[0]:
+                yield from text.split("\n")
 
     def _close(self) -> None:
         global _PAGES
@@ -647,6 +681,7 @@ class PageRun:
             raise
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+        self._drop_spool()
         html = index if index is not None else self.index_html()
         return [atomic_write_text(self.out / "index.html", html)] + [final / n for n in names]
 
@@ -656,6 +691,13 @@ class PageRun:
 
         self._close()
         shutil.rmtree(self.stage, ignore_errors=True)
+        self._drop_spool()
+
+    def _drop_spool(self) -> None:
+        import shutil
+
+        if self.spool_dir is not None:
+            shutil.rmtree(self.spool_dir, ignore_errors=True)
 
 
 def write_html(result, out_dir: Path, lang: str | None = None,

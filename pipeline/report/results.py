@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Iterable, Iterator
 
 from .. import __version__
 from ..essay import SCHEMA
-from .atomic import atomic_write_text
+from .atomic import AtomicFile
 
 #: Types passed through unchanged by :func:`_jsonable` (exact types, not subclasses).
 _SCALARS = frozenset({str, int, bool, type(None)})
@@ -114,9 +115,16 @@ def _field(key: str, value) -> str:
 
 def _list_field(key: str, items: list[str]) -> str:
     """A top-level list field from its already encoded elements."""
-    if not items:
-        return f" {_ENCODE(key)}:[]"
-    return f" {_ENCODE(key)}:[\n  " + ",\n  ".join(items) + "\n ]"
+    return "".join(_list_parts(key, items))
+
+
+def _list_parts(key: str, items: Iterable[str]) -> Iterator[str]:
+    """:func:`_list_field` as pieces, consuming ``items`` one at a time."""
+    first = True
+    for item in items:
+        yield (f" {_ENCODE(key)}:[\n  " if first else ",\n  ") + item
+        first = False
+    yield f" {_ENCODE(key)}:[]" if first else "\n ]"
 
 
 def essay_line(essay) -> str:
@@ -124,31 +132,65 @@ def essay_line(essay) -> str:
     return _ENCODE(_jsonable(essay.to_dict()))
 
 
-def results_text(result, essay_lines: list[str] | None = None) -> str:
-    """The text of ``results.json`` (see the module docstring for the layout).
+def results_parts(result, essay_lines: Iterable[str] | None = None) -> Iterator[str]:
+    """The text of ``results.json`` in pieces (see the module docstring for the layout).
 
-    ``json.loads`` of it equals :func:`results_dict`.
+    ``"".join`` of them is :func:`results_text`; :func:`write_results` streams
+    them to disk, so the whole document is never held in memory.
 
     Args:
         result: The run's :class:`~pipeline.runner.RunResult`.
         essay_lines: :func:`essay_line` of every essay, in order, if already
-            computed (e.g. in worker processes); computed here otherwise.
+            computed (e.g. in worker processes; may be a lazy iterable, read
+            once); computed here otherwise.
     """
     head = _head(result)
     if essay_lines is None:
-        essay_lines = [essay_line(e) for e in result.essays]
-    fields = [_field(k, v) for k, v in head.items()]
-    fields.append(_list_field("essays", essay_lines))
-    fields += [_field(k, v) for k, v in _tail(result, {**head, "essays": None}).items()]
-    return "{\n" + ",\n".join(fields) + "\n}\n"
+        essay_lines = (essay_line(e) for e in result.essays)
+    yield "{\n"
+    for k, v in head.items():
+        yield _field(k, v) + ",\n"
+    yield from _list_parts("essays", essay_lines)
+    for k, v in _tail(result, {**head, "essays": None}).items():
+        yield ",\n" + _field(k, v)
+    yield "\n}\n"
 
 
-def write_results(result, out_dir: Path, essay_lines: list[str] | None = None) -> Path:
-    """Write ``results.json`` atomically; byte-identical for identical input.
+def results_text(result, essay_lines: Iterable[str] | None = None) -> str:
+    """The text of ``results.json`` (see the module docstring for the layout).
+
+    ``json.loads`` of it equals :func:`results_dict`.
+    """
+    return "".join(results_parts(result, essay_lines))
+
+
+def write_results(result, out_dir: Path, essay_lines: Iterable[str] | None = None,
+                  commit: bool = True) -> Path | AtomicFile:
+    """Write ``results.json`` atomically, streaming; byte-identical for identical input.
 
     Args:
         result: The run's :class:`~pipeline.runner.RunResult`.
         out_dir: The output folder.
-        essay_lines: Precomputed :func:`essay_line` values (see :func:`results_text`).
+        essay_lines: Precomputed :func:`essay_line` values (see :func:`results_parts`).
+        commit: ``False`` returns the closed, not yet renamed
+            :class:`~pipeline.report.atomic.AtomicFile` (the caller commits it).
+
+    Returns:
+        The path written, or the pending file when ``commit`` is ``False``.
     """
-    return atomic_write_text(Path(out_dir) / "results.json", results_text(result, essay_lines))
+    f = AtomicFile(Path(out_dir) / "results.json")
+    try:
+        buf: list[str] = []
+        size = 0
+        for part in results_parts(result, essay_lines):
+            buf.append(part)
+            size += len(part)
+            if size >= 1 << 20:  # write about a megabyte at a time
+                f.write("".join(buf).encode("utf-8"))
+                buf, size = [], 0
+        f.write("".join(buf).encode("utf-8"))
+        f.close()
+    except BaseException:
+        f.discard()
+        raise
+    return f.commit() if commit else f

@@ -2,7 +2,10 @@
 
 CSV files are UTF-8 with a BOM so Excel/WPS open Chinese correctly, CRLF line
 ends, one header row of stable English column names (other tools read them).
-``report.xlsx`` (openpyxl) holds the same three sheets plus ``skipped``.
+``report.xlsx`` (XlsxWriter, constant-memory mode) holds the same three sheets
+plus ``skipped``. Every table is streamed to disk row by row: nothing the size
+of the cohort is built in memory, and ``report.xlsx`` is byte-identical for
+identical input (fixed creation date).
 Cells that a spreadsheet would evaluate as a formula (``=``, ``+``, ``-``,
 ``@`` …) are prefixed with ``'`` in both formats: essay text is untrusted.
 """
@@ -11,10 +14,12 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import io
+import math
 import re
 from pathlib import Path
+from typing import Iterable, Iterator
 
-from .atomic import atomic_write_bytes
+from .atomic import AtomicFile
 
 ESSAY_COLUMNS = ["id", "source", "title", "author", "unit", "n_chars", "n_sentences",
                  "engagement", "copied_ratio", "largest_source", "themes", "warnings",
@@ -44,13 +49,23 @@ def _safe_cell(v):
     return v
 
 
-def _csv_bytes(header: list[str], rows: list[list]) -> bytes:
+def _csv_bytes(header: list[str], rows: Iterable[list]) -> bytes:
+    return b"".join(_csv_chunks(header, rows))
+
+
+def _csv_chunks(header: list[str], rows: Iterable[list], every: int = 2000) -> Iterator[bytes]:
+    """A CSV file (BOM, CRLF) as UTF-8 byte chunks of about ``every`` rows."""
     buf = io.StringIO()
+    buf.write("\ufeff")
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(header)
-    for r in rows:
+    for k, r in enumerate(rows, 1):
         w.writerow(["" if v is None else _safe_cell(v) for v in r])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+        if k % every == 0:
+            yield buf.getvalue().encode("utf-8")
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue().encode("utf-8")
 
 
 def largest_source(essay) -> str:
@@ -90,101 +105,115 @@ def _clusters(result) -> dict[str, str]:
     return out
 
 
-def essay_rows(result) -> list[list]:
-    """One row per essay, columns :data:`ESSAY_COLUMNS`."""
+def essay_rows(result) -> Iterator[list]:
+    """One row per essay, columns :data:`ESSAY_COLUMNS` (a generator)."""
     cluster = _clusters(result)
-    rows = []
     for e in result.essays:
         covered = [t for t, r in sorted(e.themes.items()) if _covered(r)]
-        rows.append([e.id, e.source, e.title, e.meta.get("author", ""), e.meta.get("unit", ""),
-                     len(e.text), len(e.sentences),
-                     round(e.engagement.score, 1) if e.engagement else "",
-                     round(e.copied_ratio, 4), largest_source(e), " ".join(covered),
-                     " | ".join(e.warnings), cluster.get(e.id, ""), len(e.matches)])
-    return rows
+        yield [e.id, e.source, e.title, e.meta.get("author", ""), e.meta.get("unit", ""),
+               len(e.text), len(e.sentences),
+               round(e.engagement.score, 1) if e.engagement else "",
+               round(e.copied_ratio, 4), largest_source(e), " ".join(covered),
+               " | ".join(e.warnings), cluster.get(e.id, ""), len(e.matches)]
 
 
-def _source_title(result, m) -> str:
-    if m.extra.get("source_title"):
-        return str(m.extra["source_title"])
-    if m.kind == "submission":
-        src = result.by_id.get(m.source_id)
-        return (src.title or src.source) if src else ""
-    for t in (result.cohort or {}).get("templates") or []:
-        if m.kind == "template" and t.get("id") == m.source_id:
-            return str(t.get("title") or "")
-    return ""
+class _SourceTitles:
+    """Titles of match sources, with the cohort's lookups built once (not per match)."""
+
+    def __init__(self, result):
+        self.essays = {e.id: e for e in result.essays}
+        self.templates: dict[str, str] = {}
+        for t in (result.cohort or {}).get("templates") or []:
+            if isinstance(t, dict):
+                self.templates.setdefault(t.get("id"), str(t.get("title") or ""))
+
+    def __call__(self, m) -> str:
+        if m.extra.get("source_title"):
+            return str(m.extra["source_title"])
+        if m.kind == "submission":
+            src = self.essays.get(m.source_id)
+            return (src.title or src.source) if src else ""
+        if m.kind == "template":
+            return self.templates.get(m.source_id, "")
+        return ""
 
 
-def match_rows(result) -> list[list]:
-    """One row per match, columns :data:`MATCH_COLUMNS`, in essay and text order."""
-    rows = []
+def match_rows(result) -> Iterator[list]:
+    """One row per match, columns :data:`MATCH_COLUMNS`, in essay and text order (a generator)."""
+    title = _SourceTitles(result)
     for e in result.essays:
         for m in sorted(e.matches, key=lambda m: (m.start, m.end, m.kind, m.source_id)):
-            rows.append([e.id, m.start, m.end, m.kind, m.source_id, _source_title(result, m),
-                         m.source_start, m.source_end, round(float(m.similarity), 4),
-                         e.text[m.start:m.end], str(m.extra.get("source_text") or "")])
-    return rows
+            yield [e.id, m.start, m.end, m.kind, m.source_id, title(m),
+                   m.source_start, m.source_end, round(float(m.similarity), 4),
+                   e.text[m.start:m.end], str(m.extra.get("source_text") or "")]
 
 
-def theme_rows(result) -> list[list]:
-    """One row per essay × theme, columns :data:`THEME_COLUMNS`."""
+def theme_rows(result) -> Iterator[list]:
+    """One row per essay × theme, columns :data:`THEME_COLUMNS` (a generator)."""
     labels = _theme_labels(result)
-    rows = []
     for e in result.essays:
         for tid, r in sorted(e.themes.items()):
             ev = " | ".join(e.text[s.start:s.end] for s in r.evidence)
-            rows.append([e.id, tid, labels.get(tid) or r.extra.get("label") or tid,
-                         round(float(r.score), 4), int(_covered(r)), len(r.evidence), ev])
-    return rows
+            yield [e.id, tid, labels.get(tid) or r.extra.get("label") or tid,
+                   round(float(r.score), 4), int(_covered(r)), len(r.evidence), ev]
 
 
-def skipped_rows(result) -> list[list]:
-    return [[s.source, s.code, s.reason] for s in result.skipped]
+def skipped_rows(result) -> Iterator[list]:
+    return ([s.source, s.code, s.reason] for s in result.skipped)
+
+
+#: Sheets as ``(name, columns, rows function, row count function)``, in file order.
+_SHEETS = (
+    ("essays", ESSAY_COLUMNS, essay_rows, lambda r: len(r.essays)),
+    ("matches", MATCH_COLUMNS, match_rows, lambda r: sum(len(e.matches) for e in r.essays)),
+    ("themes", THEME_COLUMNS, theme_rows, lambda r: sum(len(e.themes) for e in r.essays)),
+    ("skipped", SKIPPED_COLUMNS, skipped_rows, lambda r: len(r.skipped)),
+)
+#: The sheets that also get a CSV file.
+CSV_SHEETS = ("essays", "matches", "themes")
+
+
+def _write_xlsx(f, sheets: list[tuple[str, list[str], int, Iterable[list]]]) -> None:
+    """Write an .xlsx of ``(name, header, n_rows, rows)`` sheets to the binary file ``f``.
+
+    XlsxWriter in constant-memory mode streams each row to a temporary file;
+    strings are always written as strings (never as formulas or links). A sheet
+    longer than Excel's row limit is cut there, with a last row saying so (the
+    CSV files always hold everything).
+    """
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(f, {"constant_memory": True, "strings_to_numbers": False,
+                                 "strings_to_formulas": False, "strings_to_urls": False})
+    wb.set_properties({"created": _dt.datetime(2000, 1, 1), "author": "xinde"})
+    bold = wb.add_format({"bold": True})
+    for name, header, n_rows, rows in sheets:
+        ws = wb.add_worksheet(name)
+        ws.freeze_panes(1, 0)
+        for i, col in enumerate(header):
+            ws.set_column(i, i, _WIDTHS.get(col, max(10, len(col) + 2)))
+        for i, col in enumerate(header):
+            ws.write_string(0, i, col, bold)
+        for k, r in enumerate(rows, 1):
+            if k >= XLSX_MAX_ROWS - 1:
+                ws.write_string(k, 0, f"… {n_rows - k + 1} more rows: see {name}.csv")
+                break
+            for i, v in enumerate(r):
+                v = _xlsx_cell(v)
+                if v is None or v == "":
+                    continue
+                if isinstance(v, (int, float)) and math.isfinite(v):
+                    ws.write_number(k, i, v)
+                else:
+                    ws.write_string(k, i, str(v))
+    wb.close()
 
 
 def _xlsx_bytes(sheets: list[tuple[str, list[str], list[list]]]) -> bytes:
-    """An .xlsx of ``(name, header, rows)`` sheets (openpyxl, write-only: streams rows).
-
-    A sheet longer than Excel's row limit is cut there, with a last row saying
-    so (the CSV files always hold everything).
-    """
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    wb = Workbook(write_only=True)
-    fixed = _dt.datetime(2000, 1, 1)
-    wb.properties.created = fixed
-    wb.properties.modified = fixed
-    wb.properties.creator = "xinde"
-    bold = Font(bold=True)
-    for name, header, rows in sheets:
-        ws = wb.create_sheet(name)
-        ws.freeze_panes = "A2"
-        for i, col in enumerate(header):
-            letter = _column_letter(i)
-            ws.column_dimensions[letter].width = _WIDTHS.get(col, max(10, len(col) + 2))
-        head = []
-        for col in header:
-            c = WriteOnlyCell(ws, value=col)
-            c.font = bold
-            head.append(c)
-        ws.append(head)
-        for k, r in enumerate(rows):
-            if k >= XLSX_MAX_ROWS - 2:
-                ws.append([f"… {len(rows) - k} more rows: see {name}.csv"])
-                break
-            ws.append([_xlsx_cell(v) for v in r])
+    """An .xlsx of ``(name, header, rows)`` sheets, in memory (tests, small tables)."""
     buf = io.BytesIO()
-    wb.save(buf)
+    _write_xlsx(buf, [(n, h, len(r), r) for n, h, r in sheets])
     return buf.getvalue()
-
-
-def _column_letter(i: int) -> str:
-    from openpyxl.utils import get_column_letter
-
-    return get_column_letter(i + 1)
 
 
 def _xlsx_cell(v):
@@ -195,31 +224,49 @@ def _xlsx_cell(v):
         if len(v) > _XLSX_MAX:
             v = v[:_XLSX_MAX - 1] + "…"
         return _safe_cell(v)
+    if isinstance(v, bool):
+        return int(v)
     return v
 
 
-def table_files(result) -> list[tuple[str, bytes]]:
-    """The bytes of the CSV files and ``report.xlsx``, as ``(file name, bytes)``."""
-    sheets = [("essays", ESSAY_COLUMNS, essay_rows(result)),
-              ("matches", MATCH_COLUMNS, match_rows(result)),
-              ("themes", THEME_COLUMNS, theme_rows(result))]
-    files = [(f"{name}.csv", _csv_bytes(header, rows)) for name, header, rows in sheets]
-    xl = sheets + [("skipped", SKIPPED_COLUMNS, skipped_rows(result))]
-    if sum(len(h) * len(r) for _, h, r in xl) > XLSX_MAX_CELLS:
-        # openpyxl writes ~30k cells/s: keep the workbook to the per-essay sheet
-        xl = [(n, h, r if n in ("essays", "skipped") else
-               [[f"too large for the workbook: see {n}.csv ({len(r)} rows)"]])
-              for n, h, r in xl]
-    files.append(("report.xlsx", _xlsx_bytes(xl)))
-    return files
+def prepare_tables(result, out_dir: Path) -> list[AtomicFile]:
+    """Write the CSV files and ``report.xlsx`` under temporary names, streaming.
 
-
-def write_files(files: list[tuple[str, bytes]], out_dir: Path) -> list[Path]:
-    """Write ``(file name, bytes)`` pairs into ``out_dir`` atomically; returns the paths."""
+    Returns:
+        The pending files (closed, not yet renamed) in publication order:
+        call ``commit()`` on each to put it in place, or ``discard()``.
+    """
     out = Path(out_dir)
-    return [atomic_write_bytes(out / name, data) for name, data in files]
+    pending: list[AtomicFile] = []
+    try:
+        for name, header, rows, _ in _SHEETS:
+            if name not in CSV_SHEETS:
+                continue
+            f = AtomicFile(out / f"{name}.csv")
+            pending.append(f)
+            for chunk in _csv_chunks(header, rows(result)):
+                f.write(chunk)
+            f.close()
+        counts = {name: count(result) for name, _, _, count in _SHEETS}
+        big = sum(len(h) * counts[n] for n, h, _, _ in _SHEETS) > XLSX_MAX_CELLS
+        sheets = []
+        for name, header, rows, _ in _SHEETS:
+            if big and name not in ("essays", "skipped"):  # keep the workbook to the per-essay sheet
+                note = [[f"too large for the workbook: see {name}.csv ({counts[name]} rows)"]]
+                sheets.append((name, header, 1, note))
+            else:
+                sheets.append((name, header, counts[name], rows(result)))
+        f = AtomicFile(out / "report.xlsx")
+        pending.append(f)
+        _write_xlsx(f.file, sheets)
+        f.close()
+    except BaseException:
+        for f in pending:
+            f.discard()
+        raise
+    return pending
 
 
 def write_tables(result, out_dir: Path) -> list[Path]:
     """Write the CSV files and ``report.xlsx``; returns their paths."""
-    return write_files(table_files(result), out_dir)
+    return [f.commit() for f in prepare_tables(result, out_dir)]
