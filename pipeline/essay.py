@@ -198,18 +198,27 @@ class Essay:
     def check_offsets(self) -> None:
         """Raise :class:`AlignmentError` if any span lies outside ``text``."""
         n = len(self.text)
-        groups: list[tuple[str, list]] = [("sentence", self.sentences), ("token", self.tokens),
-                                          ("match", self.matches)]
+        tokens = self.tokens
+        fast = getattr(tokens, "misaligned", None)  # segment.TokenList: vectorised check
+        groups: list[tuple[str, Any]] = [("sentence", self.sentences), ("match", self.matches)]
+        if fast is None:
+            groups.append(("token", tokens))
         for tid, res in self.themes.items():
             groups.append((f"theme {tid}", res.evidence))
         for what, spans in groups:
             for s in spans:
                 if not (0 <= s.start <= s.end <= n):
                     raise AlignmentError("X202", what=what, start=s.start, end=s.end, n=n)
-        for t in self.tokens:
-            if self.text[t.start:t.end] != t.text:
-                raise AlignmentError("X201", pos=t.start, essay_id=self.id,
-                                     expected=self.text[t.start:t.end], got=t.text)
+        if fast is not None:
+            hit = fast(self.text)
+            if hit is not None and not (0 <= hit[0] <= hit[1] <= n):
+                raise AlignmentError("X202", what="token", start=hit[0], end=hit[1], n=n)
+            bad = [hit] if hit is not None else []
+        else:
+            bad = ((t.start, t.end, t.text) for t in tokens if self.text[t.start:t.end] != t.text)
+        for start, end, got in bad:
+            raise AlignmentError("X201", pos=start, essay_id=self.id,
+                                 expected=self.text[start:end], got=got)
 
     # -- serialisation --------------------------------------------------
     def to_dict(self) -> dict:

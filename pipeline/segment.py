@@ -127,6 +127,30 @@ class TokenList(Sequence):
     def __len__(self) -> int:
         return len(self._offsets) // 2
 
+    def misaligned(self, text: str) -> tuple[int, int, str] | None:
+        """``(start, end, string)`` of the first token outside ``text`` or whose
+        string differs from ``text``'s slice, else ``None``; vectorised (no
+        :class:`Token` is built).
+
+        Args:
+            text: The text the tokens must lie on (the essay's ``text``).
+        """
+        import numpy as np
+
+        o = np.frombuffer(self._offsets, dtype=np.int32)
+        starts, ends = o[0::2], o[1::2]
+        bad = np.flatnonzero((starts < 0) | (starts > ends) | (ends > len(text)))
+        own = self._text
+        if len(bad):
+            a, b = int(starts[bad[0]]), int(ends[bad[0]])
+            return a, b, own[a:b]
+        if own is text or own == text:
+            return None  # every token string is a slice of this very text
+        for a, b in zip(starts.tolist(), ends.tolist()):
+            if text[a:b] != own[a:b]:
+                return a, b, own[a:b]
+        return None
+
     def __getitem__(self, i):
         n = len(self)
         if isinstance(i, slice):

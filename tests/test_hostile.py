@@ -507,15 +507,12 @@ def test_exit_code_failed_when_output_cannot_be_written(tmp_path, monkeypatch):
     def disk_full(*a, **k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(atomic, "atomic_write_bytes", disk_full)
-    monkeypatch.setattr(atomic, "atomic_write_text", disk_full)
-    import pipeline.report.results as results_mod
-
-    monkeypatch.setattr(results_mod, "atomic_write_text", disk_full)
+    monkeypatch.setattr(atomic.AtomicFile, "write", disk_full)  # every output goes through it
     r = CliRunner().invoke(cli, ["run", str(src), "--out", str(tmp_path / "o"), "--quiet"])
     assert r.exit_code == EXIT_FAILED, r.output
     assert "X106" in r.output and "No space left" in r.output
     assert not (tmp_path / "o" / "results.json").exists()
+    assert [p.name for p in (tmp_path / "o").iterdir() if p.name.startswith(".")] == [".xinde-cache"]
 
 
 def test_exit_code_failed_when_a_cohort_stage_crashes(tmp_path, monkeypatch):
