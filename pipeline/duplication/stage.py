@@ -31,7 +31,7 @@ import numpy as np
 
 from ..essay import Essay, Match
 from .align import Passage, SortedHashes, align
-from .classify import (BoilerplateRuns, PhraseMatcher, boilerplate_runs, df_threshold,
+from .classify import (KgramSet, PhraseMatcher, df_threshold, doc_boilerplate, frequent_kgrams,
                        pair_kind, policy_titles, read_phrase_list, read_policy, span_mask,
                        widen_to_quotation)
 from .clusters import build_clusters, pair_similarity, subtract_spans, union_length
@@ -58,6 +58,7 @@ class _Doc:
     mask: np.ndarray = field(default=None)  # type: ignore[assignment]
     quote_spans: list = field(default_factory=list)  # text spans
     bp_spans: list = field(default_factory=list)
+    key: bytes | None = None  # :func:`_doc_fingerprint`, when the pair cache needs it
 
 
 @dataclass
@@ -69,6 +70,9 @@ class _Prepared:
     order: np.ndarray
     quotes: list  # quote Matches
     curated: list  # (ns, ne, taohua index)
+
+    def __reduce__(self):  # engine results pickle as plain tuples
+        return _Prepared, (self.norm, self.hashes, self.order, self.quotes, self.curated)
 
 
 class _Quoting:
@@ -222,14 +226,6 @@ class DuplicationStage:
         return cls(refs, policy, policy_title or "policy", quotes, taohua, **kw)
 
     # -- steps --------------------------------------------------------------
-    def _norm_spans(self, d: _Doc, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-        out = []
-        for s, e in spans:
-            ns, ne = d.norm.norm_pos(s), d.norm.norm_pos(e)
-            if ne > ns:
-                out.append((ns, ne))
-        return out
-
     def process(self, essays: list[Essay], context: dict) -> None:
         """Annotate ``essays`` in place and fill ``context`` (clusters, templates, boilerplate).
 
@@ -244,10 +240,12 @@ class DuplicationStage:
             d.quote_spans = [(m.start, m.end) for m in prep.quotes]
             if d.group == 0:
                 by_essay[d.id].extend(prep.quotes)
-        self._boilerplate(docs, [p.curated for p in prepared], n_essays, by_essay,
-                          context)  # 2. boilerplate
+        curated = [p.curated for p in prepared]
         del prepared
-        cands = self._candidates(docs, lib_cands)  # 3. candidates
+        fps = self._boilerplate(docs, curated, n_essays, by_essay, context)  # 2. boilerplate
+        del curated
+        cands = self._candidates(docs, fps, lib_cands)  # 3. candidates
+        del fps
         pair_sims = self._align_pairs(docs, cands, by_essay, context)  # 4. alignment
         for e in essays:  # 5. per-essay summaries
             _summarise(e, by_essay[e.id])
@@ -292,35 +290,36 @@ class DuplicationStage:
         return docs, prepared, lib_cands
 
     def _boilerplate(self, docs: list[_Doc], curated_hits: list[list], n_essays: int,
-                     by_essay: dict[str, list[Match]], context: dict) -> None:
+                     by_essay: dict[str, list[Match]], context: dict) -> list[np.ndarray]:
         """Boilerplate matches and the seed masks (df over essays only; masks for every doc).
+
+        The frequent k-grams are found here (one pass over all hashes); each
+        document's mask, boilerplate spans, winnowed fingerprints and pair-cache
+        key are worked out on the engine (:class:`_Masker`).
 
         Args:
             curated_hits: Per document, its 套话 list hits ``(ns, ne, entry index)``.
+
+        Returns:
+            Per document, its winnowed fingerprints (masked) for candidate pairs.
         """
-        k = self.k
         thr = df_threshold(n_essays, self.min_df, self.df_ratio, self.max_df_abs)
-        bp: BoilerplateRuns = boilerplate_runs([d.hashes for d in docs], k, thr,
-                                               self.bp_max_run, n_count=n_essays)
+        common = KgramSet(frequent_kgrams([d.hashes for d in docs[:n_essays]], thr))
+        with_key = bool(context) and context.get("cache") is not None
+        masker = _Masker(docs, curated_hits, common, k=self.k, window=self.window,
+                         max_run=self.bp_max_run, min_len=self.bp_min_len, with_key=with_key)
         bp_entries: dict[str, dict] = {}
-        for di, (d, curated) in enumerate(zip(docs, curated_hits)):
-            found = [(ns, ne, None) for ns, ne in bp.runs[di] if ne - ns >= self.bp_min_len]
-            found += [(ns, ne, self.taohua[i]) for ns, ne, i in curated]
-            masked = self._norm_spans(d, d.quote_spans) + [(ns, ne) for ns, ne, _ in curated]
-            d.mask = span_mask(len(d.hashes), masked, k) | bp.masks[di]
-            spans = []
-            for ns, ne, entry in found:
-                s, e = d.norm.span(ns, ne)
-                if any(qs <= s and e <= qe for qs, qe in d.quote_spans):
-                    continue
-                key = d.norm.text[ns:ne]
-                spans.append((s, e, key, entry is not None))
-            d.bp_spans = [(s, e) for s, e, _, _ in spans]
+        fps = []
+        for d, m in zip(docs, _map(context, masker, range(len(docs)))):
+            d.mask, d.key = m.mask, m.key
+            d.bp_spans = [(s, e) for s, e, _, _ in m.found]
+            fps.append(m.fingerprints)
             if d.group == 0:
-                for s, e, key, curated_hit in spans:
+                for s, e, key, curated_hit in m.found:
                     ent = bp_entries.setdefault(key, {"text": d.text[s:e], "curated": curated_hit})
                     ent["curated"] = ent["curated"] or curated_hit
                     by_essay[d.id].append(Match(s, e, "boilerplate", key, None, None, 1.0, {}))
+        del masker
         _document_frequency(bp_entries, [d.norm.text for d in docs[:n_essays]], context)
         bp_list = sorted(bp_entries.items(), key=lambda kv: (-kv[1]["df"], kv[1]["text"]))
         bp_ids = {key: f"B{i:03d}" for i, (key, _) in enumerate(bp_list, 1)}
@@ -333,10 +332,11 @@ class DuplicationStage:
                     m.source_id = bp_ids[m.source_id]
         context["boilerplate"] = [{"id": bp_ids[key], "text": ent["text"],
                                    "df": ent["df"]} for key, ent in bp_list]
+        return fps
 
-    def _candidates(self, docs: list[_Doc], lib_cands) -> list[tuple[int, int, int]]:
+    def _candidates(self, docs: list[_Doc], fps: list[np.ndarray],
+                    lib_cands) -> list[tuple[int, int, int]]:
         """Candidate pairs from winnowed, masked fingerprints (never all pairs)."""
-        fps = [winnow(d.hashes, self.window, d.mask) for d in docs]
         if lib_cands is not None:  # library documents not decoded count for cand_max_df too
             fps = lib_cands.drop_frequent(fps, self.cand_max_df)
         return candidate_pairs(fps, min_shared=self.min_shared, max_df=self.cand_max_df,
@@ -401,7 +401,7 @@ class DuplicationStage:
 
         def fp(i: int) -> bytes:
             if i not in fps:
-                fps[i] = _doc_fingerprint(docs[i])
+                fps[i] = docs[i].key or _doc_fingerprint(docs[i])
             return fps[i]
 
         keys = []
@@ -443,15 +443,73 @@ class DuplicationStage:
         return h.digest()
 
 
-def _doc_fingerprint(d: _Doc) -> bytes:
-    """Hash of one prepared document as far as pair alignment sees it."""
+@dataclass
+class _Masked:
+    """What :class:`_Masker` sends back for one document."""
+
+    mask: np.ndarray  # True at k-gram positions that never seed a match
+    fingerprints: np.ndarray  # winnowed, masked
+    found: list  # (s, e, normalised key, curated?) boilerplate text spans, in order
+    key: bytes | None  # :func:`_doc_fingerprint` (None: no pair cache)
+
+    def __reduce__(self):
+        return _Masked, (self.mask, self.fingerprints, self.found, self.key)
+
+
+class _Masker:
+    """Masks, boilerplate spans and fingerprints of one prepared document (a picklable
+    callable for engines: forked workers inherit the documents, only an index goes out).
+
+    Args:
+        docs: The prepared documents (``quote_spans`` set).
+        curated_hits: Per document, its 套话 list hits ``(ns, ne, entry index)``.
+        common: The cohort's frequent k-grams.
+        k, window: k-gram length and winnowing window.
+        max_run, min_len: Longest frequent run that is a phrase; shortest one reported.
+        with_key: Also compute the document's pair-cache key.
+    """
+
+    def __init__(self, docs: list[_Doc], curated_hits: list[list], common: KgramSet, *, k: int,
+                 window: int, max_run: int, min_len: int, with_key: bool):
+        self.docs, self.curated_hits, self.common = docs, curated_hits, common
+        self.k, self.window, self.max_run, self.min_len = k, window, max_run, min_len
+        self.with_key = with_key
+
+    def __call__(self, i: int) -> _Masked:
+        d, curated, k = self.docs[i], self.curated_hits[i], self.k
+        bp_mask, runs = doc_boilerplate(d.hashes, self.common, k, self.max_run)
+        found = [(ns, ne, False) for ns, ne in runs if ne - ns >= self.min_len]
+        found += [(ns, ne, True) for ns, ne, _ in curated]
+        masked = [(ns, ne) for ns, ne in ((d.norm.norm_pos(s), d.norm.norm_pos(e))
+                                          for s, e in d.quote_spans) if ne > ns]
+        masked += [(ns, ne) for ns, ne, _ in curated]
+        mask = span_mask(len(d.hashes), masked, k)
+        mask |= bp_mask
+        spans = []
+        for ns, ne, curated_hit in found:
+            s, e = d.norm.span(ns, ne)
+            if any(qs <= s and e <= qe for qs, qe in d.quote_spans):
+                continue
+            spans.append((s, e, d.norm.text[ns:ne], curated_hit))
+        key = None
+        if self.with_key:
+            key = _doc_fingerprint(d, mask, [(s, e) for s, e, _, _ in spans])
+        return _Masked(mask, winnow(d.hashes, self.window, mask), spans, key)
+
+
+def _doc_fingerprint(d: _Doc, mask: np.ndarray | None = None,
+                     bp_spans: list | None = None) -> bytes:
+    """Hash of one prepared document as far as pair alignment sees it (its mask and
+    boilerplate spans: ``d``'s own unless given)."""
+    mask = d.mask if mask is None else mask
+    bp_spans = d.bp_spans if bp_spans is None else bp_spans
     h = hashlib.sha256(d.text.encode("utf-8", "surrogatepass"))
     h.update(b"\0")
     h.update(d.title.encode("utf-8", "surrogatepass"))
     h.update(b"\0")
-    mask = d.mask if d.mask is not None else np.zeros(0, dtype=bool)
+    mask = mask if mask is not None else np.zeros(0, dtype=bool)
     h.update(np.packbits(np.asarray(mask, dtype=bool)).tobytes())
-    h.update(repr((d.group, d.quote_spans, d.bp_spans)).encode())
+    h.update(repr((d.group, d.quote_spans, bp_spans)).encode())
     return h.digest()
 
 
