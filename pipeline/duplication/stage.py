@@ -54,7 +54,6 @@ class _Doc:
     group: int  # 0 essay, 1 template
     norm: NormText
     hashes: np.ndarray
-    order: np.ndarray  # stable argsort of ``hashes`` (int32), reused by SortedHashes
     mask: np.ndarray = field(default=None)  # type: ignore[assignment]
     quote_spans: list = field(default_factory=list)  # text spans
     bp_spans: list = field(default_factory=list)
@@ -67,12 +66,11 @@ class _Prepared:
 
     norm: NormText
     hashes: np.ndarray
-    order: np.ndarray
     quotes: list  # quote Matches
     curated: list  # (ns, ne, taohua index)
 
     def __reduce__(self):  # engine results pickle as plain tuples
-        return _Prepared, (self.norm, self.hashes, self.order, self.quotes, self.curated)
+        return _Prepared, (self.norm, self.hashes, self.quotes, self.curated)
 
 
 class _Quoting:
@@ -92,7 +90,9 @@ class _Quoting:
         norm = normalize(text) if norm is None else norm
         hashes = kgram_hashes(norm.text, self.k)
         order = np.argsort(hashes, kind="stable").astype(np.int32)
-        return _Prepared(norm, hashes, order, self.find_quotes(text, norm, hashes, order),
+        # the sort order is not sent back: alignment workers sort again (the main process
+        # holds 4 bytes less per k-gram)
+        return _Prepared(norm, hashes, self.find_quotes(text, norm, hashes, order),
                          self.taohua_matcher.find(norm))
 
     def find_quotes(self, text: str, norm: NormText, hashes: np.ndarray,
@@ -269,7 +269,7 @@ class DuplicationStage:
         """
         texts = [e.text for e in essays]
         prepared = _map(context, partial(_prepare_essay, self._quoting, texts), range(len(texts)))
-        docs = [_Doc(e.id, e.title, e.text, 0, p.norm, p.hashes, p.order)
+        docs = [_Doc(e.id, e.title, e.text, 0, p.norm, p.hashes)
                 for e, p in zip(essays, prepared)]
         lib_cands = None
         if isinstance(self.templates, TemplateLibrary):
@@ -286,7 +286,7 @@ class DuplicationStage:
         for t, n in zip(refs, norms):
             p = self._quoting.prepare(t.text, n)
             prepared.append(p)
-            docs.append(_Doc(t.id, t.title, t.text, 1, n, p.hashes, p.order))
+            docs.append(_Doc(t.id, t.title, t.text, 1, n, p.hashes))
         return docs, prepared, lib_cands
 
     def _boilerplate(self, docs: list[_Doc], curated_hits: list[list], n_essays: int,
@@ -537,7 +537,7 @@ class _PairAligner:
         sh = self._cache.get(i)
         if sh is None:
             d = self.docs[i]
-            sh = self._cache[i] = SortedHashes(d.hashes, d.mask, d.order)
+            sh = self._cache[i] = SortedHashes(d.hashes, d.mask)
             if len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         else:
