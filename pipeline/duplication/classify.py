@@ -242,9 +242,10 @@ def doc_boilerplate(hashes: np.ndarray, common: KgramSet, k: int, max_run: int =
     return mask, runs
 
 
-#: Bucket table of the first filtering level: at least this many bits, at most
-#: ``_MAX_BITS``, chosen so that about 8 k-grams share a bucket (2^20 int64 = 8 MB).
-_MIN_BITS, _MAX_BITS, _LEVEL_BITS = 20, 24, 20
+#: Bucket table of the first filtering level: ``_MIN_BITS`` to ``_MAX_BITS`` bits, about
+#: threshold / 2 k-grams a bucket (a small table counts fast, a fuller one lets too many
+#: through); the next levels use 20 bits each.
+_MIN_BITS, _MAX_BITS, _LEVEL_BITS = 16, 24, 20
 
 
 def _bucket_ids(h: np.ndarray, shift: int, bits: int) -> np.ndarray:
@@ -288,9 +289,9 @@ def frequent_kgrams(hashes: Sequence[np.ndarray], threshold: int,
     total = int(lens.sum())
     if total == 0 or len(hashes) < threshold:
         return np.zeros(0, dtype=np.uint64)
-    bits = min(_MAX_BITS, max(_MIN_BITS, int(np.ceil(np.log2(total / 8)))))
+    bits = min(_MAX_BITS, max(_MIN_BITS, round(float(np.log2(2 * total / threshold)))))
     shift = 64 - bits
-    parts = _doc_chunks(lens, chunk)
+    parts = _doc_chunks(lens, max(chunk, 1 << (bits - 1)))  # a table add per chunk
 
     def concat(a: int, b: int) -> np.ndarray:
         return np.concatenate([np.asarray(h, dtype=np.uint64) for h in hashes[a:b]])

@@ -129,6 +129,28 @@ def _map(context: dict, fn: Callable, items: Sequence) -> list:
     return engine.map(fn, items) if engine is not None else [fn(x) for x in items]
 
 
+def _map_both(context: dict, fn: Callable, items: Sequence,
+              side: tuple[Callable, Sequence] | None = None) -> tuple[list, list]:
+    """``_map(context, fn, items)`` and, in the same round of engine workers (one pool
+    fork fewer), ``_map(context, *side)``; returns both result lists."""
+    if side is None:
+        return _map(context, fn, items), []
+    fn2, items2 = side
+    out = _map(context, _Either(fn, fn2), [(0, x) for x in items] + [(1, y) for y in items2])
+    return out[:len(items)], out[len(items):]
+
+
+class _Either:
+    """``first(x)`` for items ``(0, x)``, ``second(x)`` for ``(1, x)`` (picklable)."""
+
+    def __init__(self, first: Callable, second: Callable):
+        self.first, self.second = first, second
+
+    def __call__(self, item: tuple[int, object]):
+        which, x = item
+        return self.first(x) if which == 0 else self.second(x)
+
+
 class DuplicationStage:
     """Cohort stage: submission/template/boilerplate/quote matches.
 
@@ -242,12 +264,25 @@ class DuplicationStage:
                 by_essay[d.id].extend(prep.quotes)
         curated = [p.curated for p in prepared]
         del prepared
-        fps = self._boilerplate(docs, curated, n_essays, by_essay, context)  # 2. boilerplate
+        fps, bp_entries = self._boilerplate(docs, curated, n_essays, by_essay,
+                                            context)  # 2. boilerplate
         del curated
         cands = self._candidates(docs, fps, lib_cands)  # 3. candidates
         del fps
-        pair_sims = self._align_pairs(docs, cands, by_essay, context)  # 4. alignment
-        del docs, cands  # normalised texts, hashes, masks: the stage's bulk
+        # the boilerplate document frequencies are counted by the alignment's workers
+        keys = list(bp_entries)
+        df_job = (_KeyFinder(keys, [d.norm.text for d in docs[:n_essays]]), range(n_essays)
+                  ) if keys else None
+        pair_sims, found_keys = self._align_pairs(docs, cands, by_essay, context,
+                                                  df_job)  # 4. alignment
+        del docs, cands, df_job  # normalised texts, hashes, masks: the stage's bulk
+        counts = [0] * len(keys)
+        for found in found_keys:
+            for n in found:
+                counts[n] += 1
+        for key, c in zip(keys, counts):
+            bp_entries[key]["df"] = c
+        self._name_boilerplate(bp_entries, by_essay, context)
         for e in essays:  # 5. per-essay summaries
             _summarise(e, by_essay.pop(e.id))
         context["clusters"] = build_clusters(pair_sims, self.cluster_threshold)
@@ -292,18 +327,22 @@ class DuplicationStage:
         return docs, prepared, lib_cands
 
     def _boilerplate(self, docs: list[_Doc], curated_hits: list[list], n_essays: int,
-                     by_essay: dict[str, list[Match]], context: dict) -> list[np.ndarray]:
+                     by_essay: dict[str, list[Match]], context: dict,
+                     ) -> tuple[list[np.ndarray], dict[str, dict]]:
         """Boilerplate matches and the seed masks (df over essays only; masks for every doc).
 
         The frequent k-grams are found here (one pass over all hashes); each
         document's mask, boilerplate spans, winnowed fingerprints and pair-cache
-        key are worked out on the engine (:class:`_Masker`).
+        key are worked out on the engine (:class:`_Masker`). The matches get
+        their ids in :meth:`_name_boilerplate`, once the document frequencies
+        are known.
 
         Args:
             curated_hits: Per document, its 套话 list hits ``(ns, ne, entry index)``.
 
         Returns:
-            Per document, its winnowed fingerprints (masked) for candidate pairs.
+            Per document, its winnowed fingerprints (masked) for candidate pairs;
+            the boilerplate entries by normalised key (``text``, ``curated``).
         """
         thr = df_threshold(n_essays, self.min_df, self.df_ratio, self.max_df_abs)
         common = KgramSet(frequent_kgrams([d.hashes for d in docs[:n_essays]], thr))
@@ -322,7 +361,12 @@ class DuplicationStage:
                     ent["curated"] = ent["curated"] or curated_hit
                     by_essay[d.id].append(Match(s, e, "boilerplate", key, None, None, 1.0, {}))
         del masker
-        _document_frequency(bp_entries, [d.norm.text for d in docs[:n_essays]], context)
+        return fps, bp_entries
+
+    @staticmethod
+    def _name_boilerplate(bp_entries: dict[str, dict], by_essay: dict[str, list[Match]],
+                          context: dict) -> None:
+        """Boilerplate ids (by df, then text), the matches' source fields, ``context["boilerplate"]``."""
         bp_list = sorted(bp_entries.items(), key=lambda kv: (-kv[1]["df"], kv[1]["text"]))
         bp_ids = {key: f"B{i:03d}" for i, (key, _) in enumerate(bp_list, 1)}
         for ms in by_essay.values():
@@ -334,7 +378,6 @@ class DuplicationStage:
                     m.source_id = bp_ids[m.source_id]
         context["boilerplate"] = [{"id": bp_ids[key], "text": ent["text"],
                                    "df": ent["df"]} for key, ent in bp_list]
-        return fps
 
     def _candidates(self, docs: list[_Doc], fps: list[np.ndarray],
                     lib_cands) -> list[tuple[int, int, int]]:
@@ -346,11 +389,16 @@ class DuplicationStage:
 
     def _align_pairs(self, docs: list[_Doc], cands: list[tuple[int, int, int]],
                      by_essay: dict[str, list[Match]], context: dict,
-                     ) -> list[tuple[str, str, float]]:
+                     side: tuple[Callable, Sequence] | None = None,
+                     ) -> tuple[list[tuple[str, str, float]], list]:
         """Align candidate pairs (on the engine), add both sides' matches in pair order.
 
+        Args:
+            side: Another job ``(fn, items)`` for the same round of engine workers.
+
         Returns:
-            ``(id_a, id_b, similarity)`` of the submission pairs, for clustering.
+            ``(id_a, id_b, similarity)`` of the submission pairs, for clustering,
+            and the side job's results.
         """
         pairs = []
         for i, j, _ in cands:
@@ -361,7 +409,8 @@ class DuplicationStage:
         aligner = _PairAligner(docs, k=self.k, gap=self.gap, merge_gap=self.merge_gap,
                                min_len=self.min_len, min_density=self.min_density)
         pair_sims: list[tuple[str, str, float]] = []
-        for (i, j, kind), found in zip(pairs, self._aligned(docs, pairs, aligner, context)):
+        aligned, side_out = self._aligned(docs, pairs, aligner, context, side)
+        for (i, j, kind), found in zip(pairs, aligned):
             if found is None:
                 continue
             a, b = docs[i], docs[j]
@@ -380,12 +429,14 @@ class DuplicationStage:
             if kind == "submission":
                 pair_sims.append((a.id, b.id, pair_similarity(
                     union_length(spans_a), len(a.text), union_length(spans_b), len(b.text))))
-        return pair_sims
+        return pair_sims, side_out
 
 
     def _aligned(self, docs: list[_Doc], pairs: list[tuple[int, int, str]],
-                 aligner: "_PairAligner", context: dict) -> list:
-        """``aligner(pair)`` for every pair, in order — reusing earlier runs' results.
+                 aligner: "_PairAligner", context: dict,
+                 side: tuple[Callable, Sequence] | None = None) -> tuple[list, list]:
+        """``aligner(pair)`` for every pair, in order — reusing earlier runs' results —
+        and the ``side`` job's results (:func:`_map_both`).
 
         With a run cache (``context["cache"]``), each pair's result is memoised
         under a key made of both documents' text, masks, quotation and
@@ -397,7 +448,7 @@ class DuplicationStage:
         cache = context.get("cache") if context else None
         if cache is None:
             self.pairs_reused_, self.pairs_aligned_ = 0, len(pairs)
-            return _map(context, aligner, pairs)
+            return _map_both(context, aligner, pairs, side)
         prefix = self._pair_prefix()
         fps: dict[int, bytes] = {}
 
@@ -419,7 +470,7 @@ class DuplicationStage:
             log.warning("duplication pair cache unreadable: %s", e)
             known = {}
         todo = [n for n, key in enumerate(keys) if key not in known]
-        fresh = _map(context, aligner, [pairs[n] for n in todo])
+        fresh, side_out = _map_both(context, aligner, [pairs[n] for n in todo], side)
         try:
             cache.memo_put({keys[n]: found for n, found in zip(todo, fresh)})
         except Exception as e:
@@ -430,7 +481,7 @@ class DuplicationStage:
         self.pairs_reused_, self.pairs_aligned_ = len(pairs) - len(todo), len(todo)
         log.info("duplication: %d candidate pairs aligned, %d reused from the run cache",
                  len(todo), len(pairs) - len(todo))
-        return out
+        return out, side_out
 
     def _pair_prefix(self) -> bytes:
         """What every memoised pair result depends on besides the two documents."""
@@ -635,22 +686,6 @@ class _KeyFinder:
 
     def __call__(self, i: int) -> list[int]:
         return sorted({n for _, n in self.auto.iter(self.texts[i])})
-
-
-def _document_frequency(entries: dict[str, dict], texts: list[str],
-                        context: dict | None = None) -> None:
-    """Set ``entry["df"]``: the number of texts containing each normalised key."""
-    for ent in entries.values():
-        ent["df"] = 0
-    if not entries:
-        return
-    keys = list(entries)
-    counts = [0] * len(keys)
-    for found in _map(context or {}, _KeyFinder(keys, texts), range(len(texts))):
-        for n in found:
-            counts[n] += 1
-    for key, c in zip(keys, counts):
-        entries[key]["df"] = c
 
 
 def _trim(s: int, e: int, holes: list[tuple[int, int]]) -> tuple[int, int]:
