@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 
 from pipeline.duplication.align import _covered
-from pipeline.duplication.classify import boilerplate_runs, common_hashes
-from pipeline.duplication.fingerprint import kgram_hashes, sorted_unique, winnow
+from pipeline.duplication.classify import (KgramSet, boilerplate_runs, common_hashes,
+                                           frequent_kgrams)
+from pipeline.duplication.fingerprint import candidate_pairs, kgram_hashes, sorted_unique, winnow
 
 
 def _reference_runs(hashes, k, threshold, max_run=80, run_gap=2, n_count=None):
@@ -72,6 +73,70 @@ def test_common_hashes_counts_documents_not_occurrences():
     offsets = np.array([0, 3, 5, 6])
     assert common_hashes(allh, offsets, 2).tolist() == [7]
     assert common_hashes(allh, offsets, 3).tolist() == []
+
+
+def _reference_frequent(hashes, threshold):
+    vals, counts = np.unique(np.concatenate([np.unique(h) for h in hashes]), return_counts=True)
+    return vals[counts >= threshold]
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 50, 1 << 19])
+@pytest.mark.parametrize("threshold", [2, 3, 5])
+def test_frequent_kgrams_in_chunks_match_the_reference(chunk, threshold):
+    hashes = [kgram_hashes(t, 6) for t in _cohort(5)]
+    got = frequent_kgrams(hashes, threshold, chunk=chunk)
+    ref = _reference_frequent(hashes, threshold)
+    assert len(ref) and got.tolist() == ref.tolist()
+
+
+def test_frequent_kgrams_filter_levels_keep_bucket_collisions_apart():
+    # 4 096 hashes that share their top 24 bits (one first-level bucket) and differ below:
+    # the bucket reaches any threshold, only exact counting tells them apart
+    low = np.arange(1, 4097, dtype=np.uint64) * np.uint64(0x9E3779B1)
+    base = np.uint64(0xABCDEF) << np.uint64(40)
+    hashes = [base | (low[(d * 97) % 4096:][:300] & np.uint64((1 << 40) - 1)) for d in range(30)]
+    hashes.append(np.full(4, base | np.uint64(12345), dtype=np.uint64))  # one doc, 4 times
+    for threshold in (2, 3, 4):
+        assert (frequent_kgrams(hashes, threshold).tolist()
+                == _reference_frequent(hashes, threshold).tolist())
+
+
+def test_kgram_set_membership_is_exact():
+    rng = np.random.default_rng(7)
+    values = np.unique(rng.integers(0, 2**63, 500, dtype=np.uint64))
+    probe = np.r_[values[::3], rng.integers(0, 2**63, 2000, dtype=np.uint64),
+                  values[::5] ^ np.uint64(1)]  # same bucket, other hash
+    assert np.array_equal(KgramSet(values).contains(probe), np.isin(probe, values))
+    assert not KgramSet(np.zeros(0, dtype=np.uint64)).contains(probe).any()
+
+
+def _reference_pairs(fps, min_shared, max_df, groups=None):
+    holders = {}
+    for d, f in enumerate(fps):
+        for x in f.tolist():
+            holders.setdefault(x, []).append(d)
+    shared = {}
+    for docs in holders.values():
+        if 2 <= len(docs) <= max_df:
+            for a in range(len(docs)):
+                for b in range(a + 1, len(docs)):
+                    shared[docs[a], docs[b]] = shared.get((docs[a], docs[b]), 0) + 1
+    return [(i, j, c) for (i, j), c in sorted(shared.items()) if c >= min_shared
+            and not (groups is not None and groups[i] != 0 and groups[i] == groups[j])]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_candidate_pairs_match_a_pairwise_reference(seed):
+    rng = np.random.default_rng(seed)
+    pool = rng.integers(0, 2**63, 60, dtype=np.uint64)
+    pool[:20] &= np.uint64((1 << 44) - 1)  # many in the same top-bits bucket
+    fps = [np.unique(rng.choice(pool, int(rng.integers(0, 25)))) for _ in range(int(rng.integers(2, 30)))]
+    groups = [int(g) for g in rng.integers(0, 3, len(fps))]
+    for min_shared, max_df in ((1, 64), (2, 64), (3, 4), (2, 2)):
+        assert (candidate_pairs(fps, min_shared=min_shared, max_df=max_df)
+                == _reference_pairs(fps, min_shared, max_df))
+        assert (candidate_pairs(fps, min_shared=min_shared, max_df=max_df, groups=groups)
+                == _reference_pairs(fps, min_shared, max_df, groups))
 
 
 @pytest.mark.parametrize("seed", [3, 4])

@@ -162,9 +162,9 @@ def boilerplate_runs(hashes: Sequence[np.ndarray], k: int, threshold: int,
                      n_count: int | None = None) -> BoilerplateRuns:
     """Find stock phrases by document frequency of k-grams.
 
-    All documents are handled in one vectorised pass over the concatenated
-    hash arrays (no per-document ``np.unique``/``np.isin``), split back by
-    offsets at the end.
+    :func:`frequent_kgrams` over the counted documents, then
+    :func:`doc_boilerplate` per document (the stage runs the latter on its
+    engine, one document at a time).
 
     Args:
         hashes: Per document, its k-gram hashes (:func:`~.fingerprint.kgram_hashes`).
@@ -176,62 +176,150 @@ def boilerplate_runs(hashes: Sequence[np.ndarray], k: int, threshold: int,
         n_count: Count document frequency over the first ``n_count`` documents
             only (the essays; reference documents are masked but not counted).
     """
-    lens = np.array([len(h) for h in hashes], dtype=np.int64)
-    offsets = np.r_[0, np.cumsum(lens)]
-    total = int(offsets[-1])
-    runs: list[list[tuple[int, int]]] = [[] for _ in hashes]
     n_count = len(hashes) if n_count is None else n_count
-    allh = (np.concatenate([np.asarray(h, dtype=np.uint64) for h in hashes]) if total
-            else np.zeros(0, dtype=np.uint64))
-    common = common_hashes(allh[:int(offsets[n_count])], offsets[:n_count + 1], threshold)
-    if len(common) == 0:
-        return BoilerplateRuns(_split_at(np.zeros(total, dtype=bool), offsets), runs)
-    hit = np.flatnonzero(_member(allh, common))
-    if len(hit) == 0:
-        return BoilerplateRuns(_split_at(np.zeros(total, dtype=bool), offsets), runs)
-    doc = np.searchsorted(offsets, hit, "right") - 1
-    local = hit - offsets[doc]
-    new_run = np.r_[True, (doc[1:] != doc[:-1]) | (local[1:] - local[:-1] > run_gap)]
-    first = np.flatnonzero(new_run)
-    last = np.r_[first[1:], len(hit)] - 1
-    keep = local[last] + k - local[first] <= max_run
-    first, last = first[keep], last[keep]
-    delta = np.zeros(total + 1, dtype=np.int8)
-    delta[hit[first]] += 1  # run starts are distinct, and so are run ends
-    delta[hit[last] + 1] -= 1
-    mask = np.cumsum(delta[:-1], dtype=np.int8).astype(bool)
-    for d, ns, nl in zip(doc[first].tolist(), local[first].tolist(), local[last].tolist()):
-        runs[d].append((ns, nl + k))
-    return BoilerplateRuns(_split_at(mask, offsets), runs)
+    common = KgramSet(frequent_kgrams(hashes[:n_count], threshold))
+    found = [doc_boilerplate(h, common, k, max_run, run_gap) for h in hashes]
+    return BoilerplateRuns([m for m, _ in found], [r for _, r in found])
 
 
-_BUCKET_SHIFT = np.uint64(42)  # top 22 bits of a (well-mixed) k-gram hash
-
-
-def _buckets(h: np.ndarray) -> np.ndarray:
-    return (h >> _BUCKET_SHIFT).astype(np.intp)
-
-
-def common_hashes(allh: np.ndarray, offsets: np.ndarray, threshold: int) -> np.ndarray:
-    """Sorted distinct hashes held by at least ``threshold`` documents.
+class KgramSet:
+    """A sorted set of k-gram hashes with a bucket table for fast membership tests.
 
     Args:
-        allh: The documents' hash arrays, concatenated.
-        offsets: ``len(docs) + 1`` boundaries of the documents in ``allh``.
-        threshold: Minimum document frequency.
-
-    A bucket count over the top hash bits (occurrences, not documents) bounds
-    every hash's document frequency from above, so only hashes in buckets
-    reaching ``threshold`` are sorted and counted exactly.
+        values: Sorted distinct hashes (:func:`frequent_kgrams`).
     """
-    if len(allh) == 0:
+
+    _BITS = 20
+    _SHIFT = np.uint64(64 - _BITS)
+
+    def __init__(self, values: np.ndarray):
+        self.values = np.asarray(values, dtype=np.uint64)
+        self._table = np.zeros(1 << self._BITS, dtype=bool)
+        self._table[(self.values >> self._SHIFT).view(np.int64)] = True
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def contains(self, hashes: np.ndarray) -> np.ndarray:
+        """``np.isin(hashes, values)``: the bucket table first, an exact lookup of its hits."""
+        out = self._table[(hashes >> self._SHIFT).view(np.int64)]
+        cand = np.flatnonzero(out)
+        if len(cand):
+            h = hashes[cand]
+            loc = np.searchsorted(self.values, h)
+            loc[loc == len(self.values)] = 0
+            out[cand] = self.values[loc] == h
+        return out
+
+
+def doc_boilerplate(hashes: np.ndarray, common: KgramSet, k: int, max_run: int = 80,
+                    run_gap: int = 2) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Boilerplate mask and phrase runs of one document.
+
+    Args:
+        hashes: The document's k-gram hashes.
+        common: The frequent k-grams (:func:`frequent_kgrams`).
+        k, max_run, run_gap: As for :func:`boilerplate_runs`.
+
+    Returns:
+        ``(mask, runs)``: True at k-gram positions inside a kept run, and the
+        runs as ``(ns, ne)`` normalised ranges.
+    """
+    if len(common) == 0 or len(hashes) == 0:
+        return np.zeros(len(hashes), dtype=bool), []
+    hit = np.flatnonzero(common.contains(hashes))
+    mask = np.zeros(len(hashes), dtype=bool)
+    if len(hit) == 0:
+        return mask, []
+    gaps = np.flatnonzero(hit[1:] - hit[:-1] > run_gap).tolist()
+    pos = hit.tolist()
+    runs = []
+    for a, b in zip([0] + [g + 1 for g in gaps], gaps + [len(pos) - 1]):
+        s, e = pos[a], pos[b]
+        if e + k - s <= max_run:
+            mask[s:e + 1] = True
+            runs.append((s, e + k))
+    return mask, runs
+
+
+#: Bucket table of the first filtering level: ``_MIN_BITS`` to ``_MAX_BITS`` bits, about
+#: threshold / 2 k-grams a bucket (a small table counts fast, a fuller one lets too many
+#: through); the next levels use 20 bits each.
+_MIN_BITS, _MAX_BITS, _LEVEL_BITS = 16, 24, 20
+
+
+def _bucket_ids(h: np.ndarray, shift: int, bits: int) -> np.ndarray:
+    """``bits`` bits of every hash starting at bit ``shift``, as int64 bucket numbers."""
+    b = h >> np.uint64(shift)
+    if shift + bits < 64:
+        b &= np.uint64((1 << bits) - 1)
+    return b.view(np.int64)
+
+
+def _doc_chunks(lens: np.ndarray, size: int) -> list[tuple[int, int]]:
+    """Consecutive document ranges holding about ``size`` k-grams each."""
+    out, a, acc = [], 0, 0
+    for i, n in enumerate(lens.tolist()):
+        acc += n
+        if acc >= size:
+            out.append((a, i + 1))
+            a, acc = i + 1, 0
+    if a < len(lens):
+        out.append((a, len(lens)))
+    return out
+
+
+def frequent_kgrams(hashes: Sequence[np.ndarray], threshold: int,
+                    chunk: int = 1 << 19) -> np.ndarray:
+    """Sorted distinct hashes held by at least ``threshold`` of the documents.
+
+    Bucket counts (occurrences, not documents) bound every hash's document
+    frequency from above. The first level counts the top hash bits over the
+    documents chunk by chunk (never all hashes concatenated at once) and keeps
+    the occurrences in buckets reaching ``threshold``; two more levels on
+    other bits of the survivors thin them out further; only what is left is
+    sorted and counted exactly by ``(hash, document)``.
+
+    Args:
+        hashes: Per document, its k-gram hashes.
+        threshold: Minimum document frequency.
+        chunk: k-grams concatenated at a time in the first level.
+    """
+    lens = np.fromiter((len(h) for h in hashes), dtype=np.int64, count=len(hashes))
+    total = int(lens.sum())
+    if total == 0 or len(hashes) < threshold:
         return np.zeros(0, dtype=np.uint64)
-    b = _buckets(allh)
-    maybe = np.flatnonzero(np.bincount(b, minlength=1 << 22)[b] >= threshold)
-    if len(maybe) == 0:
+    bits = min(_MAX_BITS, max(_MIN_BITS, round(float(np.log2(2 * total / threshold)))))
+    shift = 64 - bits
+    parts = _doc_chunks(lens, max(chunk, 1 << (bits - 1)))  # a table add per chunk
+
+    def concat(a: int, b: int) -> np.ndarray:
+        return np.concatenate([np.asarray(h, dtype=np.uint64) for h in hashes[a:b]])
+
+    counts = np.zeros(1 << bits, dtype=np.int64)
+    for a, b in parts:
+        counts += np.bincount(_bucket_ids(concat(a, b), shift, bits), minlength=1 << bits)
+    hot = counts >= threshold
+    del counts
+    if not hot.any():
         return np.zeros(0, dtype=np.uint64)
-    h = allh[maybe]
-    doc = np.searchsorted(offsets, maybe, "right") - 1
+    keep_h, keep_d = [], []
+    for a, b in parts:
+        cat = concat(a, b)
+        sel = np.flatnonzero(hot[_bucket_ids(cat, shift, bits)])
+        if len(sel):
+            keep_h.append(cat[sel])
+            keep_d.append(a + np.searchsorted(np.cumsum(lens[a:b]), sel, "right"))
+    del hot
+    h, doc = np.concatenate(keep_h), np.concatenate(keep_d)
+    for level in (1, 2):  # the next 20-bit slices, counted over the survivors only
+        if len(h) < threshold:
+            return np.zeros(0, dtype=np.uint64)
+        b = _bucket_ids(h, shift - level * _LEVEL_BITS, _LEVEL_BITS)
+        sel = np.bincount(b, minlength=1 << _LEVEL_BITS)[b] >= threshold
+        h, doc = h[sel], doc[sel]
+    if len(h) == 0:
+        return np.zeros(0, dtype=np.uint64)
     order = np.lexsort((doc, h))
     h, doc = h[order], doc[order]
     pair = np.r_[True, (h[1:] != h[:-1]) | (doc[1:] != doc[:-1])]  # one per (hash, doc)
@@ -241,21 +329,16 @@ def common_hashes(allh: np.ndarray, offsets: np.ndarray, threshold: int) -> np.n
     return hu[starts[df >= threshold]]
 
 
-def _member(h: np.ndarray, sorted_vals: np.ndarray) -> np.ndarray:
-    """``np.isin(h, sorted_vals)`` via a bucket table, then an exact lookup of the few hits."""
-    table = np.zeros(1 << 22, dtype=bool)
-    table[_buckets(sorted_vals)] = True
-    out = table[_buckets(h)]
-    cand = np.flatnonzero(out)
-    loc = np.searchsorted(sorted_vals, h[cand])
-    loc[loc >= len(sorted_vals)] = 0
-    out[cand] = sorted_vals[loc] == h[cand]
-    return out
+def common_hashes(allh: np.ndarray, offsets: np.ndarray, threshold: int) -> np.ndarray:
+    """:func:`frequent_kgrams` of documents concatenated in ``allh``.
 
-
-def _split_at(a: np.ndarray, offsets: np.ndarray) -> list[np.ndarray]:
-    """Per-document views of a concatenated array."""
-    return [a[s:e] for s, e in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
+    Args:
+        allh: The documents' hash arrays, concatenated.
+        offsets: ``len(docs) + 1`` boundaries of the documents in ``allh``.
+        threshold: Minimum document frequency.
+    """
+    bounds = np.asarray(offsets).tolist()
+    return frequent_kgrams([allh[a:b] for a, b in zip(bounds[:-1], bounds[1:])], threshold)
 
 
 def span_mask(n_kgrams: int, spans: Sequence[tuple[int, int]], k: int) -> np.ndarray:

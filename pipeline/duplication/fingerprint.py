@@ -98,37 +98,65 @@ def candidate_pairs(fingerprints: Sequence[np.ndarray], *, min_shared: int = 2,
         raise ValueError(f"min_shared must be ≥ 1, got {min_shared}")
     if max_df < 2:
         raise ValueError(f"max_df must be ≥ 2, got {max_df}")
-    lens = [len(f) for f in fingerprints]
-    if sum(lens) == 0:
+    lens = np.fromiter((len(f) for f in fingerprints), dtype=np.int64, count=len(fingerprints))
+    if lens.sum() == 0:
         return []
     hs = np.concatenate([np.asarray(f, dtype=np.uint64) for f in fingerprints])
-    docs = np.repeat(np.arange(len(fingerprints), dtype=np.int64), lens)
-    order = np.lexsort((docs, hs))
-    hs, docs = hs[order], docs[order]
-    starts = np.flatnonzero(np.r_[True, hs[1:] != hs[:-1]])
-    sizes = np.diff(np.r_[starts, len(hs)])
+    pos = _shared_positions(hs)  # most fingerprints belong to one document only
+    if len(pos) == 0:
+        return []
+    h = hs[pos]
+    del hs
+    order = np.argsort(h, kind="stable")  # equal fingerprints: documents ascending
+    h, docs = h[order], np.searchsorted(np.cumsum(lens), pos[order], "right")
+    starts = np.flatnonzero(np.r_[True, h[1:] != h[:-1]])
+    sizes = np.diff(np.r_[starts, len(h)])
     n = np.int64(len(fingerprints))
     keys = []
-    for s in np.unique(sizes):
+    for s in sorted_unique(sizes).tolist():
         if s < 2 or s > max_df:
             continue
         st = starts[sizes == s]
         block = docs[st[:, None] + np.arange(s)[None, :]]  # (groups, s), docs ascending
-        a, b = np.triu_indices(int(s), 1)
+        a, b = np.triu_indices(s, 1)
         keys.append((block[:, a] * n + block[:, b]).ravel())
     if not keys:
         return []
-    allk = np.concatenate(keys)
-    uk, counts = np.unique(allk, return_counts=True)
+    allk = np.sort(np.concatenate(keys))
+    first = np.flatnonzero(np.r_[True, allk[1:] != allk[:-1]])
+    counts = np.diff(np.r_[first, len(allk)])
     sel = counts >= min_shared
-    uk, counts = uk[sel], counts[sel]
     out = []
-    for key, c in zip(uk.tolist(), counts.tolist()):
+    for key, c in zip(allk[first[sel]].tolist(), counts[sel].tolist()):
         i, j = divmod(key, int(n))
         if groups is not None and groups[i] != 0 and groups[i] == groups[j]:
             continue
         out.append((i, j, c))
     return out
+
+
+def _shared_positions(hs: np.ndarray) -> np.ndarray:
+    """Positions in ``hs`` of the values occurring there more than once (ascending)."""
+    srt = np.sort(hs)
+    dup = srt[1:] == srt[:-1]
+    shared = srt[1:][dup]
+    del srt, dup
+    if len(shared) == 0:
+        return np.zeros(0, dtype=np.int64)
+    keep = np.empty(len(shared), dtype=bool)
+    keep[0] = True
+    np.not_equal(shared[1:], shared[:-1], out=keep[1:])
+    shared = shared[keep]
+    # membership through a bucket table of the top 20 bits, then an exact lookup of its hits
+    table = np.zeros(1 << 20, dtype=bool)
+    table[(shared >> _TOP20).view(np.int64)] = True
+    pos = np.flatnonzero(table[(hs >> _TOP20).view(np.int64)])
+    loc = np.searchsorted(shared, hs[pos])
+    loc[loc == len(shared)] = 0
+    return pos[shared[loc] == hs[pos]]
+
+
+_TOP20 = np.uint64(44)
 
 
 def candidates_from_texts(texts: Sequence[str], *, k: int = 6, window: int = 6,

@@ -79,6 +79,9 @@ class NormText:
     def __len__(self) -> int:
         return len(self.text)
 
+    def __reduce__(self):  # pickles as a plain tuple (engine results): ~2× faster to load
+        return NormText, (self.text, self.index, self.n_orig)
+
     def span(self, ns: int, ne: int) -> tuple[int, int]:
         """Original ``[start, end)`` covering normalised ``[ns, ne)`` (``ne > ns``)."""
         if not 0 <= ns < ne <= len(self.text):

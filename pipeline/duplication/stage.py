@@ -31,7 +31,7 @@ import numpy as np
 
 from ..essay import Essay, Match
 from .align import Passage, SortedHashes, align
-from .classify import (BoilerplateRuns, PhraseMatcher, boilerplate_runs, df_threshold,
+from .classify import (KgramSet, PhraseMatcher, df_threshold, doc_boilerplate, frequent_kgrams,
                        pair_kind, policy_titles, read_phrase_list, read_policy, span_mask,
                        widen_to_quotation)
 from .clusters import build_clusters, pair_similarity, subtract_spans, union_length
@@ -54,10 +54,10 @@ class _Doc:
     group: int  # 0 essay, 1 template
     norm: NormText
     hashes: np.ndarray
-    order: np.ndarray  # stable argsort of ``hashes`` (int32), reused by SortedHashes
     mask: np.ndarray = field(default=None)  # type: ignore[assignment]
     quote_spans: list = field(default_factory=list)  # text spans
     bp_spans: list = field(default_factory=list)
+    key: bytes | None = None  # :func:`_doc_fingerprint`, when the pair cache needs it
 
 
 @dataclass
@@ -66,9 +66,11 @@ class _Prepared:
 
     norm: NormText
     hashes: np.ndarray
-    order: np.ndarray
     quotes: list  # quote Matches
     curated: list  # (ns, ne, taohua index)
+
+    def __reduce__(self):  # engine results pickle as plain tuples
+        return _Prepared, (self.norm, self.hashes, self.quotes, self.curated)
 
 
 class _Quoting:
@@ -88,7 +90,9 @@ class _Quoting:
         norm = normalize(text) if norm is None else norm
         hashes = kgram_hashes(norm.text, self.k)
         order = np.argsort(hashes, kind="stable").astype(np.int32)
-        return _Prepared(norm, hashes, order, self.find_quotes(text, norm, hashes, order),
+        # the sort order is not sent back: alignment workers sort again (the main process
+        # holds 4 bytes less per k-gram)
+        return _Prepared(norm, hashes, self.find_quotes(text, norm, hashes, order),
                          self.taohua_matcher.find(norm))
 
     def find_quotes(self, text: str, norm: NormText, hashes: np.ndarray,
@@ -123,6 +127,28 @@ def _map(context: dict, fn: Callable, items: Sequence) -> list:
     """``[fn(x) for x in items]`` on the run's engine if there is one, else in process."""
     engine = context.get("engine") if context else None
     return engine.map(fn, items) if engine is not None else [fn(x) for x in items]
+
+
+def _map_both(context: dict, fn: Callable, items: Sequence,
+              side: tuple[Callable, Sequence] | None = None) -> tuple[list, list]:
+    """``_map(context, fn, items)`` and, in the same round of engine workers (one pool
+    fork fewer), ``_map(context, *side)``; returns both result lists."""
+    if side is None:
+        return _map(context, fn, items), []
+    fn2, items2 = side
+    out = _map(context, _Either(fn, fn2), [(0, x) for x in items] + [(1, y) for y in items2])
+    return out[:len(items)], out[len(items):]
+
+
+class _Either:
+    """``first(x)`` for items ``(0, x)``, ``second(x)`` for ``(1, x)`` (picklable)."""
+
+    def __init__(self, first: Callable, second: Callable):
+        self.first, self.second = first, second
+
+    def __call__(self, item: tuple[int, object]):
+        which, x = item
+        return self.first(x) if which == 0 else self.second(x)
 
 
 class DuplicationStage:
@@ -222,14 +248,6 @@ class DuplicationStage:
         return cls(refs, policy, policy_title or "policy", quotes, taohua, **kw)
 
     # -- steps --------------------------------------------------------------
-    def _norm_spans(self, d: _Doc, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-        out = []
-        for s, e in spans:
-            ns, ne = d.norm.norm_pos(s), d.norm.norm_pos(e)
-            if ne > ns:
-                out.append((ns, ne))
-        return out
-
     def process(self, essays: list[Essay], context: dict) -> None:
         """Annotate ``essays`` in place and fill ``context`` (clusters, templates, boilerplate).
 
@@ -244,13 +262,29 @@ class DuplicationStage:
             d.quote_spans = [(m.start, m.end) for m in prep.quotes]
             if d.group == 0:
                 by_essay[d.id].extend(prep.quotes)
-        self._boilerplate(docs, [p.curated for p in prepared], n_essays, by_essay,
-                          context)  # 2. boilerplate
+        curated = [p.curated for p in prepared]
         del prepared
-        cands = self._candidates(docs, lib_cands)  # 3. candidates
-        pair_sims = self._align_pairs(docs, cands, by_essay, context)  # 4. alignment
+        fps, bp_entries = self._boilerplate(docs, curated, n_essays, by_essay,
+                                            context)  # 2. boilerplate
+        del curated
+        cands = self._candidates(docs, fps, lib_cands)  # 3. candidates
+        del fps
+        # the boilerplate document frequencies are counted by the alignment's workers
+        keys = list(bp_entries)
+        df_job = (_KeyFinder(keys, [d.norm.text for d in docs[:n_essays]]), range(n_essays)
+                  ) if keys else None
+        pair_sims, found_keys = self._align_pairs(docs, cands, by_essay, context,
+                                                  df_job)  # 4. alignment
+        del docs, cands, df_job  # normalised texts, hashes, masks: the stage's bulk
+        counts = [0] * len(keys)
+        for found in found_keys:
+            for n in found:
+                counts[n] += 1
+        for key, c in zip(keys, counts):
+            bp_entries[key]["df"] = c
+        self._name_boilerplate(bp_entries, by_essay, context)
         for e in essays:  # 5. per-essay summaries
-            _summarise(e, by_essay[e.id])
+            _summarise(e, by_essay.pop(e.id))
         context["clusters"] = build_clusters(pair_sims, self.cluster_threshold)
         if isinstance(self.templates, TemplateLibrary):
             # with a saved index: only the reference documents the cohort shares text with
@@ -260,6 +294,7 @@ class DuplicationStage:
                 context["templates_in_index"] = len(self.templates.index)
         else:
             context["templates"] = [t.to_context() for t in self.templates]
+        _return_freed_memory()
 
     def _prepare_docs(self, essays: list[Essay], context: dict,
                       ) -> tuple[list[_Doc], list[_Prepared], object]:
@@ -271,7 +306,7 @@ class DuplicationStage:
         """
         texts = [e.text for e in essays]
         prepared = _map(context, partial(_prepare_essay, self._quoting, texts), range(len(texts)))
-        docs = [_Doc(e.id, e.title, e.text, 0, p.norm, p.hashes, p.order)
+        docs = [_Doc(e.id, e.title, e.text, 0, p.norm, p.hashes)
                 for e, p in zip(essays, prepared)]
         lib_cands = None
         if isinstance(self.templates, TemplateLibrary):
@@ -288,40 +323,50 @@ class DuplicationStage:
         for t, n in zip(refs, norms):
             p = self._quoting.prepare(t.text, n)
             prepared.append(p)
-            docs.append(_Doc(t.id, t.title, t.text, 1, n, p.hashes, p.order))
+            docs.append(_Doc(t.id, t.title, t.text, 1, n, p.hashes))
         return docs, prepared, lib_cands
 
     def _boilerplate(self, docs: list[_Doc], curated_hits: list[list], n_essays: int,
-                     by_essay: dict[str, list[Match]], context: dict) -> None:
+                     by_essay: dict[str, list[Match]], context: dict,
+                     ) -> tuple[list[np.ndarray], dict[str, dict]]:
         """Boilerplate matches and the seed masks (df over essays only; masks for every doc).
+
+        The frequent k-grams are found here (one pass over all hashes); each
+        document's mask, boilerplate spans, winnowed fingerprints and pair-cache
+        key are worked out on the engine (:class:`_Masker`). The matches get
+        their ids in :meth:`_name_boilerplate`, once the document frequencies
+        are known.
 
         Args:
             curated_hits: Per document, its 套话 list hits ``(ns, ne, entry index)``.
+
+        Returns:
+            Per document, its winnowed fingerprints (masked) for candidate pairs;
+            the boilerplate entries by normalised key (``text``, ``curated``).
         """
-        k = self.k
         thr = df_threshold(n_essays, self.min_df, self.df_ratio, self.max_df_abs)
-        bp: BoilerplateRuns = boilerplate_runs([d.hashes for d in docs], k, thr,
-                                               self.bp_max_run, n_count=n_essays)
+        common = KgramSet(frequent_kgrams([d.hashes for d in docs[:n_essays]], thr))
+        with_key = bool(context) and context.get("cache") is not None
+        masker = _Masker(docs, curated_hits, common, k=self.k, window=self.window,
+                         max_run=self.bp_max_run, min_len=self.bp_min_len, with_key=with_key)
         bp_entries: dict[str, dict] = {}
-        for di, (d, curated) in enumerate(zip(docs, curated_hits)):
-            found = [(ns, ne, None) for ns, ne in bp.runs[di] if ne - ns >= self.bp_min_len]
-            found += [(ns, ne, self.taohua[i]) for ns, ne, i in curated]
-            masked = self._norm_spans(d, d.quote_spans) + [(ns, ne) for ns, ne, _ in curated]
-            d.mask = span_mask(len(d.hashes), masked, k) | bp.masks[di]
-            spans = []
-            for ns, ne, entry in found:
-                s, e = d.norm.span(ns, ne)
-                if any(qs <= s and e <= qe for qs, qe in d.quote_spans):
-                    continue
-                key = d.norm.text[ns:ne]
-                spans.append((s, e, key, entry is not None))
-            d.bp_spans = [(s, e) for s, e, _, _ in spans]
+        fps = []
+        for d, m in zip(docs, _map(context, masker, range(len(docs)))):
+            d.mask, d.key = m.mask, m.key
+            d.bp_spans = [(s, e) for s, e, _, _ in m.found]
+            fps.append(m.fingerprints)
             if d.group == 0:
-                for s, e, key, curated_hit in spans:
+                for s, e, key, curated_hit in m.found:
                     ent = bp_entries.setdefault(key, {"text": d.text[s:e], "curated": curated_hit})
                     ent["curated"] = ent["curated"] or curated_hit
                     by_essay[d.id].append(Match(s, e, "boilerplate", key, None, None, 1.0, {}))
-        _document_frequency(bp_entries, [d.norm.text for d in docs[:n_essays]], context)
+        del masker
+        return fps, bp_entries
+
+    @staticmethod
+    def _name_boilerplate(bp_entries: dict[str, dict], by_essay: dict[str, list[Match]],
+                          context: dict) -> None:
+        """Boilerplate ids (by df, then text), the matches' source fields, ``context["boilerplate"]``."""
         bp_list = sorted(bp_entries.items(), key=lambda kv: (-kv[1]["df"], kv[1]["text"]))
         bp_ids = {key: f"B{i:03d}" for i, (key, _) in enumerate(bp_list, 1)}
         for ms in by_essay.values():
@@ -334,9 +379,9 @@ class DuplicationStage:
         context["boilerplate"] = [{"id": bp_ids[key], "text": ent["text"],
                                    "df": ent["df"]} for key, ent in bp_list]
 
-    def _candidates(self, docs: list[_Doc], lib_cands) -> list[tuple[int, int, int]]:
+    def _candidates(self, docs: list[_Doc], fps: list[np.ndarray],
+                    lib_cands) -> list[tuple[int, int, int]]:
         """Candidate pairs from winnowed, masked fingerprints (never all pairs)."""
-        fps = [winnow(d.hashes, self.window, d.mask) for d in docs]
         if lib_cands is not None:  # library documents not decoded count for cand_max_df too
             fps = lib_cands.drop_frequent(fps, self.cand_max_df)
         return candidate_pairs(fps, min_shared=self.min_shared, max_df=self.cand_max_df,
@@ -344,11 +389,16 @@ class DuplicationStage:
 
     def _align_pairs(self, docs: list[_Doc], cands: list[tuple[int, int, int]],
                      by_essay: dict[str, list[Match]], context: dict,
-                     ) -> list[tuple[str, str, float]]:
+                     side: tuple[Callable, Sequence] | None = None,
+                     ) -> tuple[list[tuple[str, str, float]], list]:
         """Align candidate pairs (on the engine), add both sides' matches in pair order.
 
+        Args:
+            side: Another job ``(fn, items)`` for the same round of engine workers.
+
         Returns:
-            ``(id_a, id_b, similarity)`` of the submission pairs, for clustering.
+            ``(id_a, id_b, similarity)`` of the submission pairs, for clustering,
+            and the side job's results.
         """
         pairs = []
         for i, j, _ in cands:
@@ -359,7 +409,8 @@ class DuplicationStage:
         aligner = _PairAligner(docs, k=self.k, gap=self.gap, merge_gap=self.merge_gap,
                                min_len=self.min_len, min_density=self.min_density)
         pair_sims: list[tuple[str, str, float]] = []
-        for (i, j, kind), found in zip(pairs, self._aligned(docs, pairs, aligner, context)):
+        aligned, side_out = self._aligned(docs, pairs, aligner, context, side)
+        for (i, j, kind), found in zip(pairs, aligned):
             if found is None:
                 continue
             a, b = docs[i], docs[j]
@@ -378,12 +429,14 @@ class DuplicationStage:
             if kind == "submission":
                 pair_sims.append((a.id, b.id, pair_similarity(
                     union_length(spans_a), len(a.text), union_length(spans_b), len(b.text))))
-        return pair_sims
+        return pair_sims, side_out
 
 
     def _aligned(self, docs: list[_Doc], pairs: list[tuple[int, int, str]],
-                 aligner: "_PairAligner", context: dict) -> list:
-        """``aligner(pair)`` for every pair, in order — reusing earlier runs' results.
+                 aligner: "_PairAligner", context: dict,
+                 side: tuple[Callable, Sequence] | None = None) -> tuple[list, list]:
+        """``aligner(pair)`` for every pair, in order — reusing earlier runs' results —
+        and the ``side`` job's results (:func:`_map_both`).
 
         With a run cache (``context["cache"]``), each pair's result is memoised
         under a key made of both documents' text, masks, quotation and
@@ -395,13 +448,13 @@ class DuplicationStage:
         cache = context.get("cache") if context else None
         if cache is None:
             self.pairs_reused_, self.pairs_aligned_ = 0, len(pairs)
-            return _map(context, aligner, pairs)
+            return _map_both(context, aligner, pairs, side)
         prefix = self._pair_prefix()
         fps: dict[int, bytes] = {}
 
         def fp(i: int) -> bytes:
             if i not in fps:
-                fps[i] = _doc_fingerprint(docs[i])
+                fps[i] = docs[i].key or _doc_fingerprint(docs[i])
             return fps[i]
 
         keys = []
@@ -417,7 +470,7 @@ class DuplicationStage:
             log.warning("duplication pair cache unreadable: %s", e)
             known = {}
         todo = [n for n, key in enumerate(keys) if key not in known]
-        fresh = _map(context, aligner, [pairs[n] for n in todo])
+        fresh, side_out = _map_both(context, aligner, [pairs[n] for n in todo], side)
         try:
             cache.memo_put({keys[n]: found for n, found in zip(todo, fresh)})
         except Exception as e:
@@ -428,7 +481,7 @@ class DuplicationStage:
         self.pairs_reused_, self.pairs_aligned_ = len(pairs) - len(todo), len(todo)
         log.info("duplication: %d candidate pairs aligned, %d reused from the run cache",
                  len(todo), len(pairs) - len(todo))
-        return out
+        return out, side_out
 
     def _pair_prefix(self) -> bytes:
         """What every memoised pair result depends on besides the two documents."""
@@ -443,15 +496,73 @@ class DuplicationStage:
         return h.digest()
 
 
-def _doc_fingerprint(d: _Doc) -> bytes:
-    """Hash of one prepared document as far as pair alignment sees it."""
+@dataclass
+class _Masked:
+    """What :class:`_Masker` sends back for one document."""
+
+    mask: np.ndarray  # True at k-gram positions that never seed a match
+    fingerprints: np.ndarray  # winnowed, masked
+    found: list  # (s, e, normalised key, curated?) boilerplate text spans, in order
+    key: bytes | None  # :func:`_doc_fingerprint` (None: no pair cache)
+
+    def __reduce__(self):
+        return _Masked, (self.mask, self.fingerprints, self.found, self.key)
+
+
+class _Masker:
+    """Masks, boilerplate spans and fingerprints of one prepared document (a picklable
+    callable for engines: forked workers inherit the documents, only an index goes out).
+
+    Args:
+        docs: The prepared documents (``quote_spans`` set).
+        curated_hits: Per document, its 套话 list hits ``(ns, ne, entry index)``.
+        common: The cohort's frequent k-grams.
+        k, window: k-gram length and winnowing window.
+        max_run, min_len: Longest frequent run that is a phrase; shortest one reported.
+        with_key: Also compute the document's pair-cache key.
+    """
+
+    def __init__(self, docs: list[_Doc], curated_hits: list[list], common: KgramSet, *, k: int,
+                 window: int, max_run: int, min_len: int, with_key: bool):
+        self.docs, self.curated_hits, self.common = docs, curated_hits, common
+        self.k, self.window, self.max_run, self.min_len = k, window, max_run, min_len
+        self.with_key = with_key
+
+    def __call__(self, i: int) -> _Masked:
+        d, curated, k = self.docs[i], self.curated_hits[i], self.k
+        bp_mask, runs = doc_boilerplate(d.hashes, self.common, k, self.max_run)
+        found = [(ns, ne, False) for ns, ne in runs if ne - ns >= self.min_len]
+        found += [(ns, ne, True) for ns, ne, _ in curated]
+        masked = [(ns, ne) for ns, ne in ((d.norm.norm_pos(s), d.norm.norm_pos(e))
+                                          for s, e in d.quote_spans) if ne > ns]
+        masked += [(ns, ne) for ns, ne, _ in curated]
+        mask = span_mask(len(d.hashes), masked, k)
+        mask |= bp_mask
+        spans = []
+        for ns, ne, curated_hit in found:
+            s, e = d.norm.span(ns, ne)
+            if any(qs <= s and e <= qe for qs, qe in d.quote_spans):
+                continue
+            spans.append((s, e, d.norm.text[ns:ne], curated_hit))
+        key = None
+        if self.with_key:
+            key = _doc_fingerprint(d, mask, [(s, e) for s, e, _, _ in spans])
+        return _Masked(mask, winnow(d.hashes, self.window, mask), spans, key)
+
+
+def _doc_fingerprint(d: _Doc, mask: np.ndarray | None = None,
+                     bp_spans: list | None = None) -> bytes:
+    """Hash of one prepared document as far as pair alignment sees it (its mask and
+    boilerplate spans: ``d``'s own unless given)."""
+    mask = d.mask if mask is None else mask
+    bp_spans = d.bp_spans if bp_spans is None else bp_spans
     h = hashlib.sha256(d.text.encode("utf-8", "surrogatepass"))
     h.update(b"\0")
     h.update(d.title.encode("utf-8", "surrogatepass"))
     h.update(b"\0")
-    mask = d.mask if d.mask is not None else np.zeros(0, dtype=bool)
+    mask = mask if mask is not None else np.zeros(0, dtype=bool)
     h.update(np.packbits(np.asarray(mask, dtype=bool)).tobytes())
-    h.update(repr((d.group, d.quote_spans, d.bp_spans)).encode())
+    h.update(repr((d.group, d.quote_spans, bp_spans)).encode())
     return h.digest()
 
 
@@ -479,7 +590,7 @@ class _PairAligner:
         sh = self._cache.get(i)
         if sh is None:
             d = self.docs[i]
-            sh = self._cache[i] = SortedHashes(d.hashes, d.mask, d.order)
+            sh = self._cache[i] = SortedHashes(d.hashes, d.mask)
             if len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         else:
@@ -508,6 +619,22 @@ class _PairAligner:
             sim = _similarity(a.norm.text[p.a_start:p.a_end], b.norm.text[p.b_start:p.b_end])
             out.append((sa, ea, sb, eb, sim))
         return out
+
+
+def _return_freed_memory() -> None:
+    """Hand the heap pages freed by the stage back to the OS (glibc ``malloc_trim``).
+
+    The stage's many small per-document arrays are freed at its end, but glibc
+    keeps the pages, so the main process would carry the stage's transient
+    size (≈ 60 MB at 2,000 essays) through the later stages. Elsewhere a no-op.
+    """
+    import ctypes
+
+    try:
+        trim = ctypes.CDLL(None).malloc_trim  # the C library the interpreter runs on
+    except (OSError, AttributeError):  # not glibc
+        return
+    trim(0)
 
 
 def _summarise(e: Essay, ms: list[Match]) -> None:
@@ -559,22 +686,6 @@ class _KeyFinder:
 
     def __call__(self, i: int) -> list[int]:
         return sorted({n for _, n in self.auto.iter(self.texts[i])})
-
-
-def _document_frequency(entries: dict[str, dict], texts: list[str],
-                        context: dict | None = None) -> None:
-    """Set ``entry["df"]``: the number of texts containing each normalised key."""
-    for ent in entries.values():
-        ent["df"] = 0
-    if not entries:
-        return
-    keys = list(entries)
-    counts = [0] * len(keys)
-    for found in _map(context or {}, _KeyFinder(keys, texts), range(len(texts))):
-        for n in found:
-            counts[n] += 1
-    for key, c in zip(keys, counts):
-        entries[key]["df"] = c
 
 
 def _trim(s: int, e: int, holes: list[tuple[int, int]]) -> tuple[int, int]:
