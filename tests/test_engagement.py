@@ -337,3 +337,9 @@ def test_any_text_scores_in_range_and_adds_up(scorer, segmenter, text, copied):
     assert 0 <= eng.score <= 100
     assert abs(sum(s["points"] for s in eng.subscores.values()) - eng.score) < 0.05
     assert 2 <= len(eng.reasons) <= 4
+
+
+def test_cohort_record_names_the_config_file_not_the_checkout(scorer, essay_factory):
+    ctx: dict = {}
+    _score_cohort(scorer, [_run_marker(essay_factory(SHORT_CONCRETE))], ctx)
+    assert ctx["engagement"]["config"] == "engagement.toml"  # results.json is portable

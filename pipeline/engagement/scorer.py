@@ -164,7 +164,8 @@ class EngagementScorer:
         context["engagement"] = {
             "weights": {k: round(v, 4) for k, v in self.config.weights.items()},
             "labels": dict(SUBSCORES),
-            "config": self.config.path,
+            # the file name only, like the path settings: results.json names no checkout
+            "config": Path(self.config.path).name if self.config.path else self.config.path,
             "duplication_ran": dup_ran,
             "themes_ran": themes_ran,
         }
