@@ -249,6 +249,31 @@ def test_fast_nmf_transform_is_sklearn_transform_bit_for_bit():
     assert np.array_equal(nmf_transform(model, Y), model.transform(Y))
 
 
+@pytest.mark.parametrize("seeded", [True, False])
+@pytest.mark.parametrize("threads", [1, 3])
+def test_fast_nmf_fit_is_sklearn_fit_bit_for_bit(seeded, threads):
+    import warnings
+
+    from scipy.sparse import random as sparse_random
+    from sklearn.decomposition import NMF
+    from sklearn.decomposition._nmf import _initialize_nmf
+
+    from pipeline.themes.topic_bags import nmf_fit
+
+    X = sparse_random(400, 90, density=0.08, format="csr", random_state=3)
+    W0, H0 = _initialize_nmf(X, 6, init="nndsvda", random_state=0)
+    if seeded:  # a custom start, as with profile seeding
+        H0[0] = np.linspace(0.01, 1.0, 90)
+    model = NMF(n_components=6, init="custom" if seeded else "nndsvda", random_state=0,
+                max_iter=300, tol=1e-4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X, W=W0.copy(), H=H0.copy()) if seeded else model.fit(X)
+    W, H, n_iter = nmf_fit(X, W0, H0, 300, 1e-4, threads)
+    assert n_iter == model.n_iter_ and 1 < n_iter < 300
+    assert np.array_equal(H, model.components_)
+
+
 @pytest.mark.parametrize("cap", [20000, 50])
 def test_output_does_not_depend_on_the_engine(big_cohort, segmenter, cap):
     from pipeline.engines.local import LocalEngine

@@ -51,7 +51,7 @@ import numpy as np
 
 from ..essay import Essay, Span
 from .profile import Profile
-from .topic_bags import Bags, bags_matrix, chunk_bags, nmf_transform
+from .topic_bags import Bags, bags_matrix, chunk_bags, nmf_fit, nmf_transform
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,8 @@ FIT_SAMPLE = 8000
 FIT_MAX_ITER = 200
 #: Essay / unit tasks handed to the engine for a pass (its pool needs ≥ 64 items).
 TASKS = 64
+#: Most threads the NMF fit splits its sparse products over (the output does not depend on it).
+MAX_FIT_THREADS = 4
 _WORD = re.compile(r"^[\u3400-\u9fffA-Za-z][\u3400-\u9fffA-Za-z0-9]*$")
 
 
@@ -89,6 +91,15 @@ def _repeat_sum(f: float, n: int) -> float:
     for _ in range(n):
         s += f
     return s
+
+
+def fit_threads(context: dict | None) -> int:
+    """Threads for the NMF fit's products: the local engine's jobs (at most
+    :data:`MAX_FIT_THREADS`); 1 with no engine or another engine (its workers are elsewhere)."""
+    engine = (context or {}).get("engine")
+    if getattr(engine, "name", None) != "local":
+        return 1
+    return max(1, min(int(getattr(engine, "jobs", 1)), MAX_FIT_THREADS))
 
 
 class _Task:
@@ -187,6 +198,7 @@ class TopicModeler:
         self.fit_sample = min(fit_sample, max_fit_units)
         self.fit_max_iter = min(fit_max_iter, 500)
         self._max_iter = 500  # NMF iterations of the next fit
+        self._threads = 1  # threads for the NMF fit's sparse products (the run's jobs)
         self._keep: dict[str, bool] = {}  # keep_word() memo: one regex per distinct word
         self._stop_array = np.array(sorted(self.stopwords)) if self.stopwords else np.zeros(0, "U1")
 
@@ -495,17 +507,19 @@ class TopicModeler:
                     random_state=self.seed, max_iter=self._max_iter, tol=1e-4)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            W0, H0 = _initialize_nmf(A, k, init="nndsvda", random_state=self.seed)
             if seeds:
-                W0, H0 = _initialize_nmf(A, k, init="nndsvda", random_state=self.seed)
                 scale = H0.max() or 1.0
                 for r, (_, row) in enumerate(seeds):
                     H0[r] = row / row.max() * scale + 1e-6
                 W0 = np.maximum(A @ H0.T, 1e-6)
                 W0 = np.asarray(W0) / (np.linalg.norm(H0, axis=1) ** 2 + 1e-9)
-                self.model_ = model
-                model.fit(A, W=W0, H=H0)
-            else:
-                self.model_ = model.fit(A)
+        # = model.fit(A, W=W0, H=H0) (unseeded: model.fit(A), which starts from the same
+        # NNDSVDa W0, H0), bit for bit, with the sparse products done faster
+        _, H, n_iter = nmf_fit(A, W0, H0, model.max_iter, model.tol, self._threads)
+        model.components_, model.n_components_, model.n_iter_ = H, k, n_iter
+        model.n_features_in_ = A.shape[1]
+        self.model_ = model
         self.components_ = model.components_
 
     def _fit_lda(self, X, seeds):
@@ -601,10 +615,11 @@ class TopicModeler:
             above = n_units > self.max_fit_units
             pick = self.sample_units(where[0], self.fit_sample) if above else np.arange(n_units)
             self._max_iter = self.fit_max_iter if above else 500
+            self._threads = fit_threads(context)
             try:
                 X = self._fit_units(essays, where, pick, factors, context)
             finally:
-                self._max_iter = 500
+                self._max_iter, self._threads = 500, 1
             if above:  # transform every unit, chunk by chunk, on the engine
                 size = self.chunk_units
                 U = np.concatenate(self._map(context, "_transform_task", -(-n_units // size),
