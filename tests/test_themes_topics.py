@@ -275,6 +275,28 @@ def test_fast_nmf_fit_is_sklearn_fit_bit_for_bit(seeded, threads):
 
 
 @pytest.mark.parametrize("cap", [20000, 50])
+def test_kept_scan_bags_give_the_same_output_as_reading_again(big_cohort, segmenter, cap):
+    class Reread(TopicModeler):
+        def _scan(self, essays, context=None, keep_bags=False):
+            return super()._scan(essays, context, False)
+
+    class Keep(TopicModeler):
+        def _scan(self, essays, context=None, keep_bags=False):
+            return super()._scan(essays, context, True)
+
+    runs = []
+    for cls in (Reread, Keep):
+        essays = copy.deepcopy(big_cohort)
+        ctx: dict = {}
+        cls(seed=7, stopwords=MODELS / "stopwords.txt", taohua=MODELS / "taohua.txt",
+            profile=load_profile("zhengji-kaohe"), segmenter=segmenter, n_topics=3,
+            max_fit_units=cap, fit_sample=min(cap, 40), chunk_units=7).process(essays, ctx)
+        runs.append((ctx["topics"], [e.topics for e in essays]))
+    assert runs[0] == runs[1] and runs[0][0]["n_topics"] == 3
+    assert ("fit_units" in runs[0][0]) == (cap == 50)
+
+
+@pytest.mark.parametrize("cap", [20000, 50])
 def test_output_does_not_depend_on_the_engine(big_cohort, segmenter, cap):
     from pipeline.engines.local import LocalEngine
 
