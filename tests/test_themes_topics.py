@@ -249,6 +249,53 @@ def test_fast_nmf_transform_is_sklearn_transform_bit_for_bit():
     assert np.array_equal(nmf_transform(model, Y), model.transform(Y))
 
 
+@pytest.mark.parametrize("seeded", [True, False])
+@pytest.mark.parametrize("threads", [1, 3])
+def test_fast_nmf_fit_is_sklearn_fit_bit_for_bit(seeded, threads):
+    import warnings
+
+    from scipy.sparse import random as sparse_random
+    from sklearn.decomposition import NMF
+    from sklearn.decomposition._nmf import _initialize_nmf
+
+    from pipeline.themes.topic_bags import nmf_fit
+
+    X = sparse_random(400, 90, density=0.08, format="csr", random_state=3)
+    W0, H0 = _initialize_nmf(X, 6, init="nndsvda", random_state=0)
+    if seeded:  # a custom start, as with profile seeding
+        H0[0] = np.linspace(0.01, 1.0, 90)
+    model = NMF(n_components=6, init="custom" if seeded else "nndsvda", random_state=0,
+                max_iter=300, tol=1e-4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X, W=W0.copy(), H=H0.copy()) if seeded else model.fit(X)
+    W, H, n_iter = nmf_fit(X, W0, H0, 300, 1e-4, threads)
+    assert n_iter == model.n_iter_ and 1 < n_iter < 300
+    assert np.array_equal(H, model.components_)
+
+
+@pytest.mark.parametrize("cap", [20000, 50])
+def test_kept_scan_bags_give_the_same_output_as_reading_again(big_cohort, segmenter, cap):
+    class Reread(TopicModeler):
+        def _scan(self, essays, context=None, keep_bags=False):
+            return super()._scan(essays, context, False)
+
+    class Keep(TopicModeler):
+        def _scan(self, essays, context=None, keep_bags=False):
+            return super()._scan(essays, context, True)
+
+    runs = []
+    for cls in (Reread, Keep):
+        essays = copy.deepcopy(big_cohort)
+        ctx: dict = {}
+        cls(seed=7, stopwords=MODELS / "stopwords.txt", taohua=MODELS / "taohua.txt",
+            profile=load_profile("zhengji-kaohe"), segmenter=segmenter, n_topics=3,
+            max_fit_units=cap, fit_sample=min(cap, 40), chunk_units=7).process(essays, ctx)
+        runs.append((ctx["topics"], [e.topics for e in essays]))
+    assert runs[0] == runs[1] and runs[0][0]["n_topics"] == 3
+    assert ("fit_units" in runs[0][0]) == (cap == 50)
+
+
 @pytest.mark.parametrize("cap", [20000, 50])
 def test_output_does_not_depend_on_the_engine(big_cohort, segmenter, cap):
     from pipeline.engines.local import LocalEngine

@@ -12,10 +12,13 @@ word (:meth:`TopicModeler._span_words`).
 :func:`nmf_transform` is scikit-learn's NMF ``transform`` (coordinate descent,
 ``W`` from zeros) with the product ``X @ H.T`` computed once instead of once per
 iteration (``H`` is fixed): the same arithmetic in the same order, so the same
-bits, several times faster.
+bits, several times faster. :func:`nmf_fit` is scikit-learn's coordinate-descent
+NMF fit, also bit for bit, with the two sparse products of an iteration split over
+threads by rows and ``X.T`` stored row-major once.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -285,3 +288,76 @@ def nmf_transform(model, X) -> np.ndarray:
         if violation_init == 0 or violation / violation_init <= model.tol:
             break
     return W
+
+
+def _row_blocks(X, parts: int) -> list[tuple[int, int, object]]:
+    """``X`` (CSR) cut into ≤ ``parts`` row blocks of about equal entries: ``(start, stop, block)``."""
+    n = X.shape[0]
+    if parts <= 1 or n < 2 * parts:
+        return [(0, n, X)]
+    cuts = np.searchsorted(X.indptr, np.linspace(0, X.nnz, parts + 1)[1:-1])
+    bounds = np.unique(np.r_[0, cuts, n])
+    return [(int(a), int(b), X[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def _product(blocks, D: np.ndarray, pool: ThreadPoolExecutor | None) -> np.ndarray:
+    """``X @ D`` for ``X`` given as row blocks; rows are independent sums, so
+    splitting them (scipy's kernel releases the GIL) gives the same bits."""
+    if len(blocks) == 1:
+        return blocks[0][2] @ D
+    out = np.empty((blocks[-1][1], D.shape[1]), dtype=np.result_type(blocks[0][2].dtype, D.dtype))
+
+    def one(block):
+        a, b, M = block
+        out[a:b] = M @ D
+
+    list(pool.map(one, blocks))
+    return out
+
+
+def nmf_fit(X, W: np.ndarray, H: np.ndarray, max_iter: int, tol: float, threads: int = 1):
+    """scikit-learn's ``NMF(solver="cd")`` fit from ``W``, ``H``, bit for bit.
+
+    The same coordinate-descent loop as ``sklearn.decomposition._nmf.
+    _fit_coordinate_descent`` (no regularisation, no shuffling), with the
+    same Cython update and the same stopping test; only the sparse products
+    are done differently: ``X.T`` is converted to CSR once (its rows summed in
+    the same order as scikit-learn's CSC product) and both products are split
+    into row blocks over ``threads`` threads. Each output row is the same sum
+    in the same order, so ``W``, ``H`` and the iteration count are scikit-learn's.
+
+    Args:
+        X: Non-negative CSR matrix (float64).
+        W: Initial ``W`` (rows of ``X`` × components); not modified.
+        H: Initial ``H`` (components × columns of ``X``); not modified.
+        max_iter: Most iterations.
+        tol: Stop when the projected-gradient violation falls to ``tol`` × the first one's.
+        threads: Threads for the sparse products (1 = none).
+
+    Returns:
+        ``(W, H, n_iter)``.
+    """
+    from sklearn.decomposition._cdnmf_fast import _update_cdnmf_fast
+
+    X = X.tocsr()
+    W = np.array(W, order="C")
+    Ht = np.array(H.T, order="C")
+    pool = ThreadPoolExecutor(threads) if threads > 1 else None
+    try:
+        rows, cols = _row_blocks(X, threads), _row_blocks(X.T.tocsr(), threads)
+        perm = np.arange(W.shape[1], dtype=np.intp)
+        violation_init = 0.0
+        for n_iter in range(1, max_iter + 1):
+            violation = 0.0
+            HHt = np.dot(Ht.T, Ht)
+            violation += _update_cdnmf_fast(W, HHt, _product(rows, Ht, pool), perm)
+            WtW = np.dot(W.T, W)
+            violation += _update_cdnmf_fast(Ht, WtW, _product(cols, W, pool), perm)
+            if n_iter == 1:
+                violation_init = violation
+            if violation_init == 0 or violation / violation_init <= tol:
+                break
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    return W, Ht.T, n_iter

@@ -51,7 +51,7 @@ import numpy as np
 
 from ..essay import Essay, Span
 from .profile import Profile
-from .topic_bags import Bags, bags_matrix, chunk_bags, nmf_transform
+from .topic_bags import Bags, bags_matrix, chunk_bags, nmf_fit, nmf_transform
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +64,18 @@ INITS = ("profile", "nndsvda")
 #: fit with 500 iterations 0.171 (182 s under load) — 8,000 units with 200
 #: iterations 0.171 (7.6 s), 6,000/200 0.160, 4,000/150 0.155; same themes found.
 FIT_SAMPLE = 8000
-#: NMF iterations for that sample (at or below the cap: 500, as always).
+#: NMF iterations for that sample (at or below the cap: :data:`MAX_ITER`).
 FIT_MAX_ITER = 200
+#: NMF iterations when the whole cohort is fitted (at or below the cap). Was 500:
+#: the 1,000-essay bench cohort (7,941 units) converged (tol 1e-4) at 180, and 120
+#: finds the same topics (same labels, ≥ 9 of 10 top words, 994 of 1,000 essays keep
+#: their dominant topic) at the same NPMI (+0.149 vs +0.147); the sample corpus
+#: converges at 96, so it is unchanged. See docs/themes.md ("Scale").
+MAX_ITER = 120
 #: Essay / unit tasks handed to the engine for a pass (its pool needs ≥ 64 items).
 TASKS = 64
+#: Most threads the NMF fit splits its sparse products over (the output does not depend on it).
+MAX_FIT_THREADS = 4
 _WORD = re.compile(r"^[\u3400-\u9fffA-Za-z][\u3400-\u9fffA-Za-z0-9]*$")
 
 
@@ -89,6 +97,15 @@ def _repeat_sum(f: float, n: int) -> float:
     for _ in range(n):
         s += f
     return s
+
+
+def fit_threads(context: dict | None) -> int:
+    """Threads for the NMF fit's products: the local engine's jobs (at most
+    :data:`MAX_FIT_THREADS`); 1 with no engine or another engine (its workers are elsewhere)."""
+    engine = (context or {}).get("engine")
+    if getattr(engine, "name", None) != "local":
+        return 1
+    return max(1, min(int(getattr(engine, "jobs", 1)), MAX_FIT_THREADS))
 
 
 class _Task:
@@ -186,7 +203,8 @@ class TopicModeler:
         self.max_fit_units, self.chunk_units = max_fit_units, chunk_units
         self.fit_sample = min(fit_sample, max_fit_units)
         self.fit_max_iter = min(fit_max_iter, 500)
-        self._max_iter = 500  # NMF iterations of the next fit
+        self._max_iter = MAX_ITER  # NMF iterations of the next fit
+        self._threads = 1  # threads for the NMF fit's sparse products (the run's jobs)
         self._keep: dict[str, bool] = {}  # keep_word() memo: one regex per distinct word
         self._stop_array = np.array(sorted(self.stopwords)) if self.stopwords else np.zeros(0, "U1")
 
@@ -265,8 +283,9 @@ class TopicModeler:
         needs_cut = any(not e.tokens for e in essays)
         return chunk_bags(essays, spans, self._stop_array, self._cut() if needs_cut else None)
 
-    def _scan_task(self, i: int, essays: list[Essay], size: int):
-        """Units and document frequencies of essays ``[i * size, (i + 1) * size)``."""
+    def _scan_task(self, i: int, essays: list[Essay], size: int, keep_bags: bool = False):
+        """Units and document frequencies of essays ``[i * size, (i + 1) * size)``;
+        with ``keep_bags`` also the units' word bags (else ``None``)."""
         lo = i * size
         chunk = essays[lo:lo + size]
         spans, owner = [], []
@@ -281,28 +300,31 @@ class TopicModeler:
         owner = np.concatenate(owner) if owner else np.zeros(0, np.int32)
         starts = np.concatenate([s for s, _ in spans]) if spans else np.zeros(0, np.int64)
         ends = np.concatenate([e for _, e in spans]) if spans else np.zeros(0, np.int64)
-        df = bags.select(ok).doc_freq(owner[ok])
+        bags = bags.select(ok)
+        df = bags.doc_freq(owner[ok])
         return ((owner[ok], starts[ok].astype(np.int32), ends[ok].astype(np.int32),
-                 n_words[ok].astype(np.int32)), bags.vocab, df)
+                 n_words[ok].astype(np.int32)), bags.vocab, df, bags if keep_bags else None)
 
-    def _scan(self, essays: list[Essay], context: dict | None = None):
+    def _scan(self, essays: list[Essay], context: dict | None = None, keep_bags: bool = False):
         """One pass over the essays: every unit's place and size, and document frequencies.
 
-        Returns ``(where, vocab, df)``: ``where`` = int32 arrays (essay, start, end,
-        n_words) of the units with ≥ 2 kept words, in essay order; ``vocab`` the
+        Returns ``(where, vocab, df, bags)``: ``where`` = int32 arrays (essay, start,
+        end, n_words) of the units with ≥ 2 kept words, in essay order; ``vocab`` the
         sorted words they use (``U`` array), ``df[i]`` the number of essays using
-        ``vocab[i]``. No word lists are kept.
+        ``vocab[i]``; ``bags`` the units' word bags (one :class:`Bags` per task, in
+        order) with ``keep_bags``, else ``None`` (no word lists are kept).
         """
         size = min(256, max(1, len(essays) // TASKS))
-        parts = self._map(context, "_scan_task", -(-len(essays) // size), essays, size)
+        parts = self._map(context, "_scan_task", -(-len(essays) // size), essays, size, keep_bags)
+        bags = [p[3] for p in parts] if keep_bags else None
         where = tuple(np.concatenate([p[0][c] for p in parts]) if parts else
                       np.zeros(0, dtype=np.int32) for c in range(4))
         if not parts:
-            return where, np.zeros(0, "U1"), np.zeros(0, np.int64)
+            return where, np.zeros(0, "U1"), np.zeros(0, np.int64), bags
         vocab, inv = np.unique(np.concatenate([p[1] for p in parts]), return_inverse=True)
         df = np.bincount(inv.ravel(), weights=np.concatenate([p[2] for p in parts]),
                          minlength=len(vocab)).astype(np.int64)
-        return where, vocab[df > 0], df[df > 0]
+        return where, vocab[df > 0], df[df > 0], bags
 
     def _units_of(self, essays, where, idx: np.ndarray):
         """The essays and per-essay spans of units ``idx`` (sorted) of a :meth:`_scan`."""
@@ -323,6 +345,8 @@ class TopicModeler:
         """Topic mixes of units ``[i * size, (i + 1) * size)`` (one model convergence test)."""
         n = len(where[0])
         idx = np.arange(i * size, min(n, (i + 1) * size))
+        if not len(idx):
+            return np.zeros((0, self.k_))
         bags = self._unit_bags(*self._units_of(essays, where, idx))
         return self.transform_counts(bags_matrix([bags], self.vocab_array_, self.factor_array_))
 
@@ -495,17 +519,19 @@ class TopicModeler:
                     random_state=self.seed, max_iter=self._max_iter, tol=1e-4)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            W0, H0 = _initialize_nmf(A, k, init="nndsvda", random_state=self.seed)
             if seeds:
-                W0, H0 = _initialize_nmf(A, k, init="nndsvda", random_state=self.seed)
                 scale = H0.max() or 1.0
                 for r, (_, row) in enumerate(seeds):
                     H0[r] = row / row.max() * scale + 1e-6
                 W0 = np.maximum(A @ H0.T, 1e-6)
                 W0 = np.asarray(W0) / (np.linalg.norm(H0, axis=1) ** 2 + 1e-9)
-                self.model_ = model
-                model.fit(A, W=W0, H=H0)
-            else:
-                self.model_ = model.fit(A)
+        # = model.fit(A, W=W0, H=H0) (unseeded: model.fit(A), which starts from the same
+        # NNDSVDa W0, H0), bit for bit, with the sparse products done faster
+        _, H, n_iter = nmf_fit(A, W0, H0, model.max_iter, model.tol, self._threads)
+        model.components_, model.n_components_, model.n_iter_ = H, k, n_iter
+        model.n_features_in_ = A.shape[1]
+        self.model_ = model
         self.components_ = model.components_
 
     def _fit_lda(self, X, seeds):
@@ -539,10 +565,11 @@ class TopicModeler:
         """Topic mix of each word list (rows sum to 1; all-zero rows stay 0)."""
         return self.transform_counts(self._counts(docs))
 
-    def transform_counts(self, X) -> np.ndarray:
-        """Topic mix of each row of count matrix ``X`` (columns = ``vocabulary_``)."""
+    def transform_counts(self, X, A=None) -> np.ndarray:
+        """Topic mix of each row of count matrix ``X`` (columns = ``vocabulary_``);
+        ``A``: ``X``'s tf-idf rows, if already computed (NMF)."""
         if self.method == "nmf":
-            M = nmf_transform(self.model_, self._tfidf(X))
+            M = nmf_transform(self.model_, self._tfidf(X) if A is None else A)
         else:
             M = np.zeros((X.shape[0], self.k_))
             for r, bow in enumerate(self._bow(X)):
@@ -554,9 +581,19 @@ class TopicModeler:
 
     def top_words(self, topic: int, n: int | None = None) -> list[str]:
         row = np.asarray(self.components_[topic])
-        # vocabulary_ is sorted, so index order is word order: ties break by word
-        order = np.argsort(-row, kind="stable")[: n or self.n_top_words]
+        order = self._word_order(topic)[: n or self.n_top_words]
         return [self.vocabulary_[i] for i in order if row[i] > 0]
+
+    def _word_order(self, topic: int) -> np.ndarray:
+        """Word indices of ``topic`` by weight, largest first (computed once per model)."""
+        memo = self.__dict__.get("_orders")
+        if memo is None or memo[0] is not self.components_:
+            memo = self._orders = (self.components_, {})
+        order = memo[1].get(topic)
+        if order is None:
+            # vocabulary_ is sorted, so index order is word order: ties break by word
+            order = memo[1][topic] = np.argsort(-np.asarray(self.components_[topic]), kind="stable")
+        return order
 
     def _label(self, topic: int) -> tuple[str, str | None]:
         """Chinese label: the profile theme its top words match (if any) and the top words."""
@@ -590,7 +627,10 @@ class TopicModeler:
                               f"least {self.min_essays} essays; skipped)")
             return
         try:
-            where, vocab, df = self._scan(essays, context)
+            # a small cohort keeps its word bags from the scan: the fit units are not
+            # read a second time (a few MB: ≈ 2 × the cap in units at 8 paragraphs an essay)
+            keep_bags = len(essays) <= self.max_fit_units // 4
+            where, vocab, df, bags = self._scan(essays, context, keep_bags)
             n_units = len(where[0])
             if n_units < 10:
                 out["skipped"] = (f"文本过少 ({n_units} 个段落/句子)，未做主题发现 (too little "
@@ -600,14 +640,18 @@ class TopicModeler:
             del vocab, df
             above = n_units > self.max_fit_units
             pick = self.sample_units(where[0], self.fit_sample) if above else np.arange(n_units)
-            self._max_iter = self.fit_max_iter if above else 500
+            self._max_iter = self.fit_max_iter if above else MAX_ITER
+            self._threads = fit_threads(context)
             try:
-                X = self._fit_units(essays, where, pick, factors, context)
+                X = self._fit_units(essays, where, pick, factors, context, bags)
             finally:
-                self._max_iter = 500
+                self._max_iter, self._threads = MAX_ITER, 1
             if above:  # transform every unit, chunk by chunk, on the engine
                 size = self.chunk_units
-                U = np.concatenate(self._map(context, "_transform_task", -(-n_units // size),
+                # at least TASKS tasks (the trailing ones empty): the local engine runs
+                # fewer in process, and a pass of a few dozen chunks is worth its pool
+                n_tasks = max(-(-n_units // size), TASKS)
+                U = np.concatenate(self._map(context, "_transform_task", n_tasks,
                                              essays, where, size))
                 out["fit_units"] = int(len(pick))
             else:  # the whole cohort was fitted: its count matrix is the one to transform
@@ -620,11 +664,25 @@ class TopicModeler:
                        skipped=f"主题发现失败 (topic modelling failed): {type(e).__name__}: {e}")
 
     def _fit_units(self, essays, where, pick: np.ndarray, factors: dict[str, float],
-                   context: dict | None):
-        """Fit on units ``pick`` of a :meth:`_scan`; returns their count matrix."""
-        size = min(1024, max(1, len(pick) // TASKS))
-        parts = self._map(context, "_bags_task", -(-len(pick) // size), essays, where, pick, size)
-        self._set_vocabulary(np.unique(np.concatenate([b.vocab for b in parts])).tolist(), factors)
+                   context: dict | None, bags: list[Bags] | None = None):
+        """Fit on units ``pick`` of a :meth:`_scan`; returns their count matrix.
+
+        ``bags``: the scan's word bags of all units, if it kept them (else the
+        units ``pick`` are read again, on the engine).
+        """
+        if bags is None:
+            size = min(1024, max(1, len(pick) // TASKS))
+            parts = self._map(context, "_bags_task", -(-len(pick) // size),
+                              essays, where, pick, size)
+            used = [b.vocab for b in parts]
+        else:  # the picked units of the scan's bags, and the words they use
+            chosen = np.zeros(len(where[0]), dtype=bool)
+            chosen[pick] = True
+            ends = np.cumsum([b.n_units for b in bags])
+            parts = [b if len(pick) == len(chosen) else b.select(chosen[e - b.n_units:e])
+                     for b, e in zip(bags, ends)]
+            used = [b.vocab[np.unique(b.word)] for b in parts]
+        self._set_vocabulary(np.unique(np.concatenate(used)).tolist(), factors)
         X = bags_matrix(parts, self.vocab_array_, self.factor_array_)
         del parts
         self._fit_counts(X, len(where[0]))
@@ -638,8 +696,8 @@ class TopicModeler:
         np.add.at(mix, E, U * N[:, None].astype(np.float64))  # unbuffered: in unit order
         for i, e in enumerate(essays):
             s = mix[i].sum()
-            m = mix[i] / s if s > 0 else mix[i]
-            e.topics = [{"topic": int(t), "weight": round(float(m[t]), 4)}
+            m = (mix[i] / s if s > 0 else mix[i]).tolist()  # Python floats: same values, faster
+            e.topics = [{"topic": t, "weight": round(m[t], 4)}
                         for t in sorted(range(k), key=lambda t: (-m[t], t)) if m[t] >= 0.02]
         topics = []
         for t in range(k):
@@ -676,13 +734,13 @@ class TopicModeler:
                     cands.append((ei, sp, words))
         if not cands:
             return []
-        docs = [c[2] for c in cands]
-        S = self.transform(docs)
+        C = self._counts([c[2] for c in cands])
+        A = self._tfidf(C)
+        S = self.transform_counts(C, A)
         # typical = the topic dominates the sentence AND the sentence uses the topic's
         # words (cosine of its tf-idf vector with the topic's word weights)
         h = np.asarray(self.components_[t], dtype=float)
         h = h / (np.linalg.norm(h) or 1.0)
-        A = self._tfidf(self._counts(docs))
         cos = np.asarray(A @ h).ravel()
         score = [float(S[j, t] * cos[j]) for j in range(len(cands))]
         picked, used = [], set()
