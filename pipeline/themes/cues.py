@@ -345,11 +345,12 @@ class CueMatcher:
             self._auto.make_automaton()
         # whole-text path: one literal index for the terms and the patterns' anchors
         entries: dict[str, tuple[tuple, list]] = {t: (tuple(o), []) for t, o in table.items()}
-        self._anchored: list[bool] = []
+        self._unanchored: set[int] = set()  # patterns scanned in full
         for p, (safe, (_, _, rx)) in enumerate(zip(self._safe, self._patterns)):
             anchor = _anchor(rx) if safe else None
-            self._anchored.append(anchor is not None)
-            if anchor is not None:
+            if anchor is None:
+                self._unanchored.add(p)
+            else:
                 strings, lo, hi = anchor
                 for a in strings:
                     entries.setdefault(a, ((), []))[1].append((p, lo, hi))
@@ -393,36 +394,43 @@ class CueMatcher:
             return [self.hits(text[s.start:s.end]) for s in spans]
         starts = [s.start for s in spans]
         ends = [s.end for s in spans]
-        raw: list[list[Hit]] = [[] for _ in spans]
-        near: list[list[tuple[int, int]]] = [[] for _ in self._patterns]
+        raw: dict[int, list[Hit]] = {}
+        near: dict[int, list[tuple[int, int]]] = {}  # pattern → candidate start ranges
         for start, key, (owners, anchors) in self._index.find(text):
             for p, lo, hi in anchors:
-                near[p].append((start - hi, start - lo))
+                if p in near:
+                    near[p].append((start - hi, start - lo))
+                else:
+                    near[p] = [(start - hi, start - lo)]
             if owners:  # a term: kept when inside a span, relative to its start
                 k = bisect_right(starts, start) - 1
                 end = start + len(key)
                 if k >= 0 and end <= ends[k]:
                     s0 = starts[k]
+                    hs = raw.setdefault(k, [])
                     for theme_id, cue in owners:
-                        raw[k].append(Hit(theme_id, cue, start - s0, end - s0))
-        for (theme_id, cue, rx), safe, anchored, cands in zip(
-                self._patterns, self._safe, self._anchored, near):
-            if anchored:
-                if not cands:  # its anchor is nowhere: no match
-                    continue
-                found = _scan_whole(rx, text, starts, ends, _finditer_near(rx, text, cands))
-            elif safe:
+                        hs.append(Hit(theme_id, cue, start - s0, end - s0))
+        # in profile order (ties in the hit order keep it); an anchored pattern whose
+        # anchor is nowhere cannot match
+        todo = sorted(near.keys() | self._unanchored) if self._unanchored else sorted(near)
+        for p in todo:
+            theme_id, cue, rx = self._patterns[p]
+            if p in near:
+                found = _scan_whole(rx, text, starts, ends, _finditer_near(rx, text, near[p]))
+            elif self._safe[p]:
                 found = _scan_whole(rx, text, starts, ends)
             else:
                 found = [(k, m.start(), m.end()) for k, (s, e) in enumerate(zip(starts, ends))
                          for m in rx.finditer(text[s:e])]
             for k, a, b in found:
                 if b > a:
-                    raw[k].append(Hit(theme_id, cue, a, b))
-        for hs in raw:
+                    raw.setdefault(k, []).append(Hit(theme_id, cue, a, b))
+        out: list[dict] = [{} for _ in spans]
+        for k, hs in raw.items():
             if len(hs) > 1:
                 hs.sort(key=_hit_order)
-        return [self._select(hs) if hs else {} for hs in raw]
+            out[k] = self._select(hs)
+        return out
 
     @staticmethod
     def _select(raw: list[Hit]) -> dict[str, tuple[list[Hit], float]]:

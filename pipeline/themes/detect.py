@@ -302,6 +302,8 @@ class ThemeDetector:
     # -- essay level ------------------------------------------------------
     def coverage(self, weights: list[float]) -> float:
         """``1 - exp(-W / saturation)`` over capped sentence weights."""
+        if not weights:
+            return 0.0  # 1 - exp(0)
         w = sum(min(x, self.profile.max_evidence_weight) for x in weights)
         return 1.0 - math.exp(-w / self.profile.saturation)
 
