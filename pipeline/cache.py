@@ -42,7 +42,7 @@ from .essay import Essay
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = "xinde.cache/2"  # 2: stage-written meta cached
+CACHE_FORMAT = "xinde.cache/3"  # 2: stage-written meta cached; 3: compact spans, char map, tokens
 FILENAME = "xinde-cache.sqlite"
 #: Settings that never change an essay's results.
 RUN_ONLY_SETTINGS = frozenset({"jobs", "engine", "scheduler", "cache_dir", "chunk_size"})

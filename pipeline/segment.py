@@ -32,7 +32,7 @@ from itertools import accumulate
 from pathlib import Path
 
 from .errors import AlignmentError, ConfigError
-from .essay import Span, Token
+from .essay import CharMap, Span, SpanList, Token, make_token
 
 _HAN = re.compile("[\u4e00-\u9fd5]")
 #: Runs Python jieba (HMM on) keeps whole, like its own ``re_skip`` (``2024``, ``5.2%``).
@@ -44,9 +44,9 @@ _SPACE = re.compile(r"\s+")  # ``\s`` is exactly ``str.isspace`` on str patterns
 _SENT = re.compile(r"[^\n]*?(?:[。！？!?]+|…{1,2}|\.{3,6})[”’」』）)》\"']*|[^\n]+")
 
 
-def split_sentences(text: str) -> list[Span]:
-    """Sentence spans of ``text``, stripped of surrounding whitespace."""
-    spans = []
+def sentence_offsets(text: str) -> list[int]:
+    """``[start0, end0, start1, …]`` of the sentences of ``text`` (see :func:`split_sentences`)."""
+    out: list[int] = []
     for m in _SENT.finditer(text):
         s, e = m.span()
         while s < e and text[s].isspace():
@@ -54,8 +54,20 @@ def split_sentences(text: str) -> list[Span]:
         while e > s and text[e - 1].isspace():
             e -= 1
         if e > s:
-            spans.append(Span(s, e))
-    return spans
+            out.append(s)
+            out.append(e)
+    return out
+
+
+def split_sentences(text: str) -> list[Span]:
+    """Sentence spans of ``text``, stripped of surrounding whitespace."""
+    o = sentence_offsets(text)
+    return [Span(o[k], o[k + 1]) for k in range(0, len(o), 2)]
+
+
+def sentence_list(text: str) -> SpanList:
+    """:func:`split_sentences` as a compact :class:`~pipeline.essay.SpanList`."""
+    return SpanList.from_offsets(sentence_offsets(text))
 
 
 def _quiet_import_jieba():
@@ -87,22 +99,60 @@ def token_texts(tokens) -> list[str]:
     return texts() if texts is not None else [t.text for t in tokens]
 
 
+def _delta_pack(offsets) -> array:
+    """Offsets ``[s0, e0, s1, e1, …]`` as differences from the previous one (the first
+    from 0), in the smallest array type that holds them: ``"B"`` (1 byte) for word
+    tokens, whose lengths and gaps are short."""
+    import numpy as np
+
+    if not isinstance(offsets, array) or offsets.typecode != "i":
+        offsets = array("i", offsets)
+    if not offsets:
+        return array("B")
+    v = np.frombuffer(offsets, dtype=np.intc)
+    d = np.empty(len(v), dtype=np.intc)
+    d[0] = v[0]
+    np.subtract(v[1:], v[:-1], out=d[1:])
+    lo, hi = int(d.min()), int(d.max())
+    code = "i" if lo < 0 or hi >= 65536 else "H" if hi >= 256 else "B"
+    out = array(code)
+    out.frombytes(d.astype(_NP_TYPES[code]).tobytes())
+    return out
+
+
+def _delta_unpack(d: array) -> array:
+    """The ``array("i")`` of offsets that :func:`_delta_pack` packed."""
+    import numpy as np
+
+    out = array("i")
+    if d:
+        out.frombytes(np.cumsum(np.frombuffer(d, dtype=_NP_TYPES[d.typecode]),
+                                dtype=np.intc).tobytes())
+    return out
+
+
+_NP_TYPES = {"B": "u1", "H": "=u2", "i": "intc"}  # native, as array stores them
+
+
 class TokenList(Sequence):
-    """The tokens of one text, stored as an ``array`` of offsets (8 bytes a token).
+    """The tokens of one text, stored as packed offset differences (~2 bytes a token).
 
     Behaves as a read-only ``list[Token]`` (index, slice, iterate, ``len``,
     ``==`` with a list). :class:`~pipeline.essay.Token` objects are built on
     access and not kept (a pass over 1,000 tokens costs ~1 ms), so a cohort
-    stage reading every essay's tokens does not hold them all at once; pickling
-    sends only the text and the offsets, so essays move between processes
-    ~10x faster and a 100k cohort fits in memory.
+    stage reading every essay's tokens does not hold them all at once. The
+    offsets are kept as differences (token lengths and the gaps between tokens,
+    1 byte each for words; :attr:`_offsets` rebuilds the ``array("i")`` of
+    ``[start0, end0, start1, …]`` in ~20 µs), and pickling sends only the text
+    and those bytes, so essays move between processes cheaply and a 100k cohort
+    fits in memory.
     """
 
-    __slots__ = ("_text", "_offsets")
+    __slots__ = ("_text", "_d")
 
     def __init__(self, text: str, offsets: array):
         self._text = text
-        self._offsets = offsets
+        self._d = _delta_pack(offsets)
 
     @classmethod
     def of(cls, text: str, tokens) -> "TokenList":
@@ -112,63 +162,63 @@ class TokenList(Sequence):
             offsets.append(t.end)
         return cls(text, offsets)
 
-    def _token(self, i: int) -> Token:
-        o = self._offsets
-        return Token(o[2 * i], o[2 * i + 1], self._text[o[2 * i]:o[2 * i + 1]])
+    @property
+    def _offsets(self) -> array:
+        """``array("i")`` of ``[start0, end0, start1, …]`` (rebuilt on each access)."""
+        return _delta_unpack(self._d)
+
+    def _token(self, i: int, o: array) -> Token:
+        return make_token(o[2 * i], o[2 * i + 1], self._text[o[2 * i]:o[2 * i + 1]])
 
     def release(self) -> None:
         """Kept for callers of earlier versions: nothing is cached any more."""
 
+    def over(self, text: str) -> bool:
+        """Whether these tokens were cut from ``text`` (then each token's text is
+        ``text[start:end]`` by construction)."""
+        return self._text is text or self._text == text
+
+    def within(self, n: int) -> bool:
+        """Every token satisfies ``0 <= start <= end <= n``."""
+        d = self._d
+        if d.typecode != "i":  # unsigned differences: the offsets never go down
+            return sum(d) <= n
+        o = self._offsets
+        return all(0 <= a <= b <= n for a, b in zip(o[0::2], o[1::2]))
+
     def texts(self) -> list[str]:
         """The token strings, without building :class:`Token` objects (fast path)."""
-        o, text = self._offsets, self._text
-        return [text[o[k]:o[k + 1]] for k in range(0, len(o), 2)]
+        d, text = self._d, self._text
+        out, pos = [], 0
+        append = out.append
+        for gap, n in zip(d[0::2], d[1::2]):  # walking the differences: no decoding
+            start = pos + gap
+            pos = start + n
+            append(text[start:pos])
+        return out
 
     def __len__(self) -> int:
-        return len(self._offsets) // 2
-
-    def misaligned(self, text: str) -> tuple[int, int, str] | None:
-        """``(start, end, string)`` of the first token outside ``text`` or whose
-        string differs from ``text``'s slice, else ``None``; vectorised (no
-        :class:`Token` is built).
-
-        Args:
-            text: The text the tokens must lie on (the essay's ``text``).
-        """
-        import numpy as np
-
-        o = np.frombuffer(self._offsets, dtype=np.int32)
-        starts, ends = o[0::2], o[1::2]
-        bad = np.flatnonzero((starts < 0) | (starts > ends) | (ends > len(text)))
-        own = self._text
-        if len(bad):
-            a, b = int(starts[bad[0]]), int(ends[bad[0]])
-            return a, b, own[a:b]
-        if own is text or own == text:
-            return None  # every token string is a slice of this very text
-        for a, b in zip(starts.tolist(), ends.tolist()):
-            if text[a:b] != own[a:b]:
-                return a, b, own[a:b]
-        return None
+        return len(self._d) // 2
 
     def __getitem__(self, i):
         n = len(self)
         if isinstance(i, slice):
-            return [self._token(k) for k in range(*i.indices(n))]
+            o = self._offsets
+            return [self._token(k, o) for k in range(*i.indices(n))]
         if i < 0:
             i += n
         if not 0 <= i < n:
             raise IndexError("token index out of range")
-        return self._token(i)
+        return self._token(i, self._offsets)
 
     def __iter__(self):
-        o, text, token = self._offsets, self._text, Token
-        for k in range(0, len(o), 2):
-            yield token(o[k], o[k + 1], text[o[k]:o[k + 1]])
+        o, text, token = self._offsets, self._text, make_token
+        for s, e in zip(o[0::2], o[1::2]):
+            yield token(s, e, text[s:e])
 
     def __eq__(self, other) -> bool:
         if isinstance(other, TokenList):
-            return self._offsets == other._offsets and self._text == other._text
+            return self._d == other._d and self._text == other._text
         if isinstance(other, (list, tuple)):
             return list(self) == list(other)
         return NotImplemented
@@ -176,13 +226,22 @@ class TokenList(Sequence):
     def __repr__(self) -> str:
         return f"TokenList({len(self)} tokens)"
 
-    def __getstate__(self):
-        return {"text": self._text, "offsets": self._offsets.tobytes()}
+    def __reduce__(self):
+        return (_token_list, (self._text, self._d.typecode, self._d.tobytes()))
 
-    def __setstate__(self, state):
+    def __setstate__(self, state):  # pickles of earlier versions: absolute offsets
         self._text = state["text"]
-        self._offsets = array("i")
-        self._offsets.frombytes(state["offsets"])
+        o = array("i")
+        o.frombytes(state["offsets"])
+        self._d = _delta_pack(o)
+
+
+def _token_list(text: str, typecode: str, data: bytes) -> TokenList:
+    t = TokenList.__new__(TokenList)
+    t._text = text
+    t._d = array(typecode)
+    t._d.frombytes(data)
+    return t
 
 
 def release_tokens(essay) -> None:
@@ -258,9 +317,10 @@ class Segmenter:
         backend: ``"jieba"`` (Python jieba), ``"rjieba"`` (jieba-rs, same
             output, ~10x faster; needs the optional ``rjieba`` package) or
             ``"auto"`` (rjieba when installed).
-        compact: Store ``essay.tokens`` as a :class:`TokenList` and
-            ``essay.char_map`` as an ``array("i")`` (same values, ~25x less
-            memory, cheap to send to worker processes).
+        compact: Store ``essay.tokens`` as a :class:`TokenList`,
+            ``essay.sentences`` as a :class:`~pipeline.essay.SpanList` and
+            ``essay.char_map`` as a :class:`~pipeline.essay.CharMap` (same values,
+            ~20x less memory, cheap to send to worker processes).
 
     Raises:
         ConfigError: X104 for an unknown backend or rjieba requested but absent.
@@ -433,15 +493,16 @@ class Segmenter:
         return [w for w in self.words(text) if w.strip()]
 
     def __call__(self, essay):
-        essay.sentences = split_sentences(essay.text)
         try:
             if self.compact:
-                if isinstance(essay.char_map, list):  # 36 → 4 bytes a char
-                    essay.char_map = array("i", essay.char_map)
+                essay.sentences = sentence_list(essay.text)
+                if essay.char_map is not None:  # 36 bytes a char → a few runs
+                    essay.char_map = CharMap.of(essay.char_map)
                 offsets = self._aligned_offsets(essay.text)
                 essay.tokens = (TokenList(essay.text, offsets) if offsets is not None
                                 else TokenList.of(essay.text, self.tokens(essay.text)))
             else:
+                essay.sentences = split_sentences(essay.text)
                 essay.tokens = self.tokens(essay.text)
         except AlignmentError as e:
             raise AlignmentError("X201", **{**e.fields, "essay_id": essay.id}) from None
