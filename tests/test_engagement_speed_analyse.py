@@ -118,6 +118,14 @@ def test_word_ids_compare_as_the_words(parts):
     words = list(filter(F._WORD.search, token_texts(tokens)))
     ids = F._word_ids(tokens, text, F._code_points(text))
     assert len(ids) == len(words)
+    ids = ids.tolist()
     assert [[a == b for b in ids] for a in ids] == [[a == b for b in words] for a in words]
-    assert F.mtld(ids) == F.mtld(words)
+    assert F.mtld_of_ids(ids) == F.mtld(words)
     assert F._word_ids(list(tokens)) == words  # plain Token lists keep the strings
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(min_value=-3, max_value=12), max_size=300))
+def test_mtld_of_ids_equals_mtld(words):
+    assert F.mtld_of_ids(words) == F.mtld(words)
+    assert F.mtld_of_ids(words) == F.mtld([str(w) for w in words])

@@ -102,6 +102,47 @@ def _mtld_pass(seq: list[str], threshold: float) -> float:
     return len(seq) / factors if factors else float(len(seq))
 
 
+def mtld_of_ids(ids, threshold: float = 0.72) -> float:
+    """:func:`mtld` of words given as integers (``np.ndarray`` or list), without sets.
+
+    A word is a repeat within the current factor when its previous occurrence lies in it,
+    so each pass only visits the words that occurred before (found once by sorting); the
+    type-token ratios are the same integer quotients, so the result is bit-identical.
+    """
+    ids = np.asarray(ids, dtype=np.int64)
+    n = len(ids)
+    if not n:
+        return 0.0
+    order = np.argsort(ids, kind="stable")
+    same = ids[order[1:]] == ids[order[:-1]]
+    later, earlier = order[1:][same], order[:-1][same]  # consecutive occurrences of a word
+    fwd = np.argsort(later, kind="stable")
+    bwd = np.argsort(-earlier, kind="stable")
+    forward = _repeat_pass(n, later[fwd].tolist(), earlier[fwd].tolist(), threshold)
+    # backwards, position i is n - 1 - i and a word's previous occurrence its next one
+    backward = _repeat_pass(n, (n - 1 - earlier[bwd]).tolist(), (n - 1 - later[bwd]).tolist(),
+                            threshold)
+    return (forward + backward) / 2
+
+
+def _repeat_pass(n: int, at: list[int], prev: list[int], threshold: float) -> float:
+    """:func:`_mtld_pass` over ``n`` words whose repeats are at ``at`` (ascending), each
+    word's previous occurrence at ``prev``."""
+    factors, start, reps = 0.0, 0, 0
+    for i, p in zip(at, prev):
+        if p >= start:  # the word is already a type of this factor
+            reps += 1
+            count = i - start + 1
+            if (count - reps) / count <= threshold:
+                factors += 1
+                start, reps = i + 1, 0
+    count = n - start
+    if count:
+        ttr = (count - reps) / count
+        factors += (1 - ttr) / (1 - threshold) if ttr < 1 else 0.0
+    return n / factors if factors else float(n)
+
+
 # -- per-sentence analysis -------------------------------------------------------
 #: A sentence this much inside quotations (quote stacking) or cohort boilerplate is stock text.
 QUOTE_STOCK = 0.5
@@ -523,7 +564,8 @@ def analyse(essay: Essay, slogans: re.Pattern | None, key: int | None = None) ->
         rows.extend((a, b, n, flags))
     words = _word_ids(essay.tokens, text, cp)
     return TextFeatures(slogan_key(slogans) if key is None else key, nonspace_len(text),
-                        mtld(words), len(words), rows, items, hits, curly)
+                        mtld_of_ids(words) if isinstance(words, np.ndarray) else mtld(words),
+                        len(words), rows, items, hits, curly)
 
 
 def _code_points(text: str) -> np.ndarray:
@@ -531,20 +573,20 @@ def _code_points(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4").astype(np.int64)
 
 
-def _word_ids(tokens, text: str = "", cp: np.ndarray | None = None) -> list:
+def _word_ids(tokens, text: str = "", cp: np.ndarray | None = None) -> np.ndarray | list:
     """The tokens with a letter, digit or CJK character (:data:`_WORD`), as MTLD needs them:
     equal words by equal values.
 
     For a compact :class:`~pipeline.segment.TokenList` a word of up to three characters is
     the int of its code points (+1, 21 bits each: one int per distinct word) and a longer
     one a negative int (its rank of first occurrence), computed with numpy instead of
-    building a string per token; other token lists give the strings themselves.
+    building a string per token (an ``int64`` array); other token lists give the strings.
     """
     offsets = getattr(tokens, "_offsets", None)  # a compact TokenList: (start, end) pairs
     if offsets is None:
         return list(filter(_WORD.search, token_texts(tokens)))
     if not offsets:
-        return []
+        return np.zeros(0, dtype=np.int64)
     if cp is None or tokens._text != text:  # ``cp``: the code points of ``text``
         text = tokens._text
         cp = _code_points(text)
@@ -565,7 +607,7 @@ def _word_ids(tokens, text: str = "", cp: np.ndarray | None = None) -> list:
         rank: dict[str, int] = {}
         for i, a, b in zip(long_.tolist(), s[long_].tolist(), e[long_].tolist()):
             ids[i] = -1 - rank.setdefault(text[a:b], len(rank))
-    return ids.tolist()
+    return ids
 
 
 def _spaced(text: str, starts: list[int], ends: list[int]) -> set[int]:
