@@ -421,6 +421,7 @@ def _long_leads(text: str) -> tuple[str, ...]:
 #: ``_BIGRAM_STOP`` as :func:`_shared_bigram_rows` keys.
 _STOP_KEYS = frozenset((ord(bg[0]) << 21) | ord(bg[1]) for bg in _BIGRAM_STOP if len(bg) == 2)
 _KEY_MASK = (1 << 42) - 1
+_NON_WORD_BUT_NUL = re.compile(rf"[^{CJK}A-Za-z0-9\x00]+")  # :data:`_NON_WORD` keeping NUL
 
 
 def _shared_bigram_rows(cp: np.ndarray, starts: list[int], ends: list[int]) -> set[int]:
@@ -530,13 +531,18 @@ def analyse(essay: Essay, slogans: re.Pattern | None, key: int | None = None) ->
     shared = _shared_bigram_rows(cp, starts, ends)
     prev_leads: list[str] = []
     seen: set[str] = set()
+    texts = [text[a:b] for a, b in zip(starts, ends)]
+    if "\0" in text:
+        norms = [_NON_WORD.sub("", s) for s in texts]
+    else:  # one substitution for all sentences (NUL is kept: it separates them)
+        norms = _NON_WORD_BUT_NUL.sub("", "\0".join(texts)).split("\0")
     for k, (a, b) in enumerate(zip(starts, ends)):
-        s = text[a:b]
+        s = texts[k]
         n = nonspace_len(s) if k in spaced else b - a
         if not n:
             continue
         r = len(rows) // 4
-        norm = _NON_WORD.sub("", s)
+        norm = norms[k]
         if len(norm) >= 8 and norm in seen:  # a repeated sentence earns nothing twice
             rows.extend((a, b, n, REPEAT))
             continue
@@ -555,7 +561,11 @@ def analyse(essay: Essay, slogans: re.Pattern | None, key: int | None = None) ->
             for st, en in sl_found.get(k, ()):
                 hits.extend((r, st, en))
         flags = _sentence_flags(s, long_leads, k in shared)
-        lead = next((ld for ld in _LEADS_BY_FIRST.get(s[0], ()) if s.startswith(ld)), "")
+        lead = ""
+        for ld in _LEADS_BY_FIRST.get(s[0], ()):
+            if s.startswith(ld):
+                lead = ld
+                break
         prev_leads.append(lead)
         if lead and prev_leads[-3:] == [lead] * 3:  # 要…。要…。要…。 across sentences
             for j in range(max(0, r - 2), r):
