@@ -24,11 +24,14 @@ from __future__ import annotations
 
 import re
 import zlib
+from bisect import bisect_right
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
+
+import numpy as np
 
 from ..essay import Essay, Span, nonspace_len
 from ..segment import token_texts
@@ -36,7 +39,7 @@ from .patterns import (  # noqa: F401 - re-exported: tests and scorer read them 
     ACTION_VERBS, CJK, FIRST_PERSON, FUTURE, MEASURABLE, MODAL_AFTER, OWN_ROLE, PAIBI_ITEMS,
     PAIBI_LEADS, SELF_CRITIC, SPECIFIC_PATTERNS, SPECIFIC_STOP, _BIGRAM_STOP, _BRACKETED,
     _CJK_BIGRAMS, _CLAUSE, _CURLY_QUOTE, _FIRST_PERSON_HINT, _LEADS_BY_FIRST, _LONG_LEADS,
-    _LONG_LEAD_STARTS, _NON_WORD, _NUMBER_STOP, _SCAN_PLAN, _WORD, _anchored, _finditer,
+    _LONG_LEAD_STARTS, _NON_WORD, _NUMBER_STOP, _SCAN_PLAN, _SPACE, _WORD, _anchored, _finditer,
     load_taohua, phrase_regex,
 )
 
@@ -97,6 +100,47 @@ def _mtld_pass(seq: list[str], threshold: float) -> float:
         ttr = len(types) / count
         factors += (1 - ttr) / (1 - threshold) if ttr < 1 else 0.0
     return len(seq) / factors if factors else float(len(seq))
+
+
+def mtld_of_ids(ids, threshold: float = 0.72) -> float:
+    """:func:`mtld` of words given as integers (``np.ndarray`` or list), without sets.
+
+    A word is a repeat within the current factor when its previous occurrence lies in it,
+    so each pass only visits the words that occurred before (found once by sorting); the
+    type-token ratios are the same integer quotients, so the result is bit-identical.
+    """
+    ids = np.asarray(ids, dtype=np.int64)
+    n = len(ids)
+    if not n:
+        return 0.0
+    order = np.argsort(ids, kind="stable")
+    same = ids[order[1:]] == ids[order[:-1]]
+    later, earlier = order[1:][same], order[:-1][same]  # consecutive occurrences of a word
+    fwd = np.argsort(later, kind="stable")
+    bwd = np.argsort(-earlier, kind="stable")
+    forward = _repeat_pass(n, later[fwd].tolist(), earlier[fwd].tolist(), threshold)
+    # backwards, position i is n - 1 - i and a word's previous occurrence its next one
+    backward = _repeat_pass(n, (n - 1 - earlier[bwd]).tolist(), (n - 1 - later[bwd]).tolist(),
+                            threshold)
+    return (forward + backward) / 2
+
+
+def _repeat_pass(n: int, at: list[int], prev: list[int], threshold: float) -> float:
+    """:func:`_mtld_pass` over ``n`` words whose repeats are at ``at`` (ascending), each
+    word's previous occurrence at ``prev``."""
+    factors, start, reps = 0.0, 0, 0
+    for i, p in zip(at, prev):
+        if p >= start:  # the word is already a type of this factor
+            reps += 1
+            count = i - start + 1
+            if (count - reps) / count <= threshold:
+                factors += 1
+                start, reps = i + 1, 0
+    count = n - start
+    if count:
+        ttr = (count - reps) / count
+        factors += (1 - ttr) / (1 - threshold) if ttr < 1 else 0.0
+    return n / factors if factors else float(n)
 
 
 # -- per-sentence analysis -------------------------------------------------------
@@ -249,14 +293,8 @@ def _tally(n_chars: int, mtld_: float, n_words: int, rows) -> Tally:
 
 def _specific_items(sent: str) -> list[tuple[str, str]]:
     items = []
-    for kind, pat, need, anchors in _SCAN_PLAN:
-        if anchors is not None:
-            found = _anchored(pat, anchors, sent)
-        elif need is not None and need.search(sent) is None:
-            continue
-        else:
-            found = pat.finditer(sent)
-        for m in found:
+    for kind, pat, anchors in _SCAN_PLAN:
+        for m in _anchored(pat, anchors, sent) if anchors is not None else pat.finditer(sent):
             t = m.group()
             if kind in ("place", "org") and SPECIFIC_STOP.match(t):
                 continue
@@ -288,25 +326,41 @@ def _personal(sent: str, window: int = 24) -> tuple[bool, bool]:
     return action, critic
 
 
-def _paibi(sent: str) -> bool:
-    """Parallelism: ≥3 clauses with one lead (要…，要…，要…), or ≥3 short items sharing a bigram."""
-    clauses = [c.strip() for c in _CLAUSE.split(sent) if c.strip()]
+def _paibi(sent: str, long_leads: tuple[str, ...] | None = None, shared: bool = True) -> bool:
+    """Parallelism: ≥3 clauses with one lead (要…，要…，要…), or ≥3 short items sharing a bigram.
+
+    Args:
+        sent: The sentence.
+        long_leads: The long leads that can occur 3 times (``None``: any of them).
+        shared: ``False`` when no bigram can be shared by 3 items (no CJK bigram outside
+            ``_BIGRAM_STOP`` occurs 3 times in ``sent``: :func:`_shared_bigram_rows`).
+    """
+    clauses = list(filter(None, map(str.strip, _CLAUSE.split(sent))))
     if len(clauses) >= 3:
         starts: dict[str, int] = {}
         for c in clauses:
-            for lead in _LEADS_BY_FIRST.get(c[0], ()):
-                if c.startswith(lead):
-                    starts[lead] = starts.get(lead, 0) + 1
-        if any(v >= 3 for v in starts.values()):
+            leads = _LEADS_BY_FIRST.get(c[0])
+            if leads is not None:
+                for lead in leads:
+                    if c.startswith(lead):
+                        starts[lead] = starts.get(lead, 0) + 1
+        if starts and max(starts.values()) >= 3:
             return True
-    if len(_LONG_LEAD_STARTS.findall(sent)) >= 3:  # else no long lead occurs 3 times
-        for lead in _LONG_LEADS:
-            if sent.count(lead) >= 3:
-                return True
+    if long_leads is None:
+        # else no long lead occurs 3 times
+        long_leads = _LONG_LEADS if len(_LONG_LEAD_STARTS.findall(sent)) >= 3 else ()
+    for lead in long_leads:
+        if sent.count(lead) >= 3:
+            return True
     items = [c for c in clauses if 2 <= len(c) <= 14]
     if len(items) < PAIBI_ITEMS:
         return False
-    total = Counter(_CJK_BIGRAMS.findall("\n".join(items)))  # counts ≥ once-per-item counts
+    if not shared:
+        return False
+    bigrams = _CJK_BIGRAMS.findall("\n".join(items))  # counts ≥ once-per-item counts
+    if len(bigrams) - len(set(bigrams)) < PAIBI_ITEMS - 1:  # no bigram occurs PAIBI_ITEMS times
+        return False
+    total = Counter(bigrams)
     if max(total.values(), default=0) < PAIBI_ITEMS or all(
             v < PAIBI_ITEMS or bg in _BIGRAM_STOP for bg, v in total.items()):
         return False
@@ -321,6 +375,7 @@ def _paibi(sent: str) -> bool:
 REPEAT, ACTION, CRITIC, ROLE, COMMIT, CONCRETE, PAIBI = 1, 2, 4, 8, 16, 32, 64
 KINDS = tuple(SPECIFIC_PATTERNS)
 _KIND_INDEX = {k: i for i, k in enumerate(KINDS)}
+_NUMBER_KIND = _KIND_INDEX["number"]
 
 
 class TextFeatures(NamedTuple):
@@ -357,16 +412,97 @@ def slogan_key(slogans: re.Pattern | None) -> int:
     return zlib.crc32(slogans.pattern.encode("utf-8")) if slogans is not None else 0
 
 
-def _sentence_flags(s: str) -> int:
+def _long_leads(text: str) -> tuple[str, ...]:
+    """The long 排比 leads that occur 3 times in ``text`` (a sentence holds no more
+    non-overlapping occurrences of a string than its essay)."""
+    return tuple(ld for ld in _LONG_LEADS if text.count(ld) >= 3)
+
+
+#: ``_BIGRAM_STOP`` as :func:`_shared_bigram_rows` keys.
+_STOP_KEYS = frozenset((ord(bg[0]) << 21) | ord(bg[1]) for bg in _BIGRAM_STOP if len(bg) == 2)
+_KEY_MASK = (1 << 42) - 1
+_NON_WORD_BUT_NUL = re.compile(rf"[^{CJK}A-Za-z0-9\x00]+")  # :data:`_NON_WORD` keeping NUL
+
+
+def _shared_bigram_rows(cp: np.ndarray, starts: list[int], ends: list[int]) -> set[int]:
+    """Indices of the sentences in which some CJK bigram outside ``_BIGRAM_STOP`` occurs
+    :data:`PAIBI_ITEMS` times (``cp``: the essay's code points). Only these can have
+    :data:`PAIBI_ITEMS` items (disjoint parts of the sentence) sharing one."""
+    if len(cp) < 2 or not starts:
+        return set()
+    cjk = (cp >= 0x4E00) & (cp <= 0x9FFF)
+    at = np.flatnonzero(cjk[:-1] & cjk[1:])
+    row = np.searchsorted(np.array(starts), at, side="right") - 1
+    inside = (row >= 0) & (at + 2 <= np.array(ends)[row])
+    at = at[inside]
+    both = np.sort((row[inside] << 42) | (cp[at] << 21) | cp[at + 1])  # a key is < 2**42
+    n = PAIBI_ITEMS - 1
+    return {x >> 42 for x in both[n:][both[n:] == both[:-n]].tolist()
+            if x & _KEY_MASK not in _STOP_KEYS}
+
+
+def _sentence_flags(s: str, long_leads: tuple[str, ...] | None = None, shared: bool = True) -> int:
+    """The flags of a sentence (:func:`_paibi` takes the essay's prefilters)."""
     action, critic = _personal(s)
     flags = ACTION * action | CRITIC * critic
     if ("我" in s or "作为" in s) and OWN_ROLE.search(s):  # every OWN_ROLE match has one
         flags |= ROLE
     if FUTURE.search(s):
         flags |= COMMIT | (CONCRETE if MEASURABLE.search(s) else 0)
-    if _paibi(s):
+    if _paibi(s, long_leads, shared):
         flags |= PAIBI
     return flags
+
+
+def _sentence_of(st: int, en: int, starts: list[int], ends: list[int], dirty: set[int]) -> int:
+    """Index of the sentence holding the text match ``[st, en)``, or ``-1``.
+
+    A match across a sentence edge belongs to no sentence and marks every sentence it
+    overlaps ``dirty`` (their matches are found again on their own text); one between
+    sentences (in the whitespace) is dropped.
+    """
+    k = bisect_right(starts, st) - 1
+    if k >= 0 and en <= ends[k]:
+        return k
+    j = k if k >= 0 and st < ends[k] else k + 1
+    while j < len(starts) and starts[j] < en:
+        dirty.add(j)
+        j += 1
+    return -1
+
+
+def _text_scans(text: str, starts: list[int], ends: list[int], slogans: re.Pattern | None):
+    """Specific items and stock-phrase matches of every sentence from one scan of the text.
+
+    A sentence's own ``finditer`` gives exactly the text's matches inside it unless a text
+    match crosses one of its edges: none of the patterns looks behind, and the only character
+    past a match they read (the one-char ``(?!…)`` of a name) is consumed when the path goes
+    on, so a match that differs on the sentence alone reaches past its end. Such sentences
+    come back in ``dirty``; the caller scans them alone.
+
+    Returns:
+        ``(items, hits, dirty)``: per sentence index, ``(kind index, text)`` in
+        :data:`SPECIFIC_PATTERNS` order and ``(start, end)`` of stock phrases.
+    """
+    items: dict[int, list[tuple[int, str]]] = {}
+    hits: dict[int, list[tuple[int, int]]] = {}
+    dirty: set[int] = set()
+    for ki, (kind, pat, anchors) in enumerate(_SCAN_PLAN):
+        stop = SPECIFIC_STOP if kind in ("place", "org") else None
+        for m in _anchored(pat, anchors, text) if anchors is not None else pat.finditer(text):
+            t = m.group()
+            if stop is not None and stop.match(t) or ki == _NUMBER_KIND and t in _NUMBER_STOP:
+                continue
+            k = _sentence_of(m.start(), m.end(), starts, ends, dirty)
+            if k >= 0:
+                items.setdefault(k, []).append((ki, t))
+    if slogans is not None:
+        for m in slogans.finditer(text):
+            st, en = m.span()
+            k = _sentence_of(st, en, starts, ends, dirty)
+            if k >= 0:
+                hits.setdefault(k, []).append((st, en))
+    return items, hits, dirty
 
 
 def analyse(essay: Essay, slogans: re.Pattern | None, key: int | None = None) -> TextFeatures:
@@ -382,37 +518,119 @@ def analyse(essay: Essay, slogans: re.Pattern | None, key: int | None = None) ->
     for m in _CURLY_QUOTE.finditer(text):
         curly.extend((m.start(1), m.end(1)))
     sents = essay.sentences or [Span(0, len(text))] if text else []
+    starts = [sp.start for sp in sents]
+    ends = [sp.end for sp in sents]
+    if slogans is not None and slogans.match("") is not None:  # empty matches: scan alone
+        found, sl_found, dirty = _text_scans(text, starts, ends, None)
+        dirty = set(range(len(sents)))
+    else:
+        found, sl_found, dirty = _text_scans(text, starts, ends, slogans)
+    spaced = _spaced(text, starts, ends)
+    cp = _code_points(text)
+    long_leads = _long_leads(text)
+    shared = _shared_bigram_rows(cp, starts, ends)
     prev_leads: list[str] = []
     seen: set[str] = set()
-    for sp in sents:
-        a, b = sp.start, sp.end
-        s = text[a:b]
-        n = nonspace_len(s)
+    texts = [text[a:b] for a, b in zip(starts, ends)]
+    if "\0" in text:
+        norms = [_NON_WORD.sub("", s) for s in texts]
+    else:  # one substitution for all sentences (NUL is kept: it separates them)
+        norms = _NON_WORD_BUT_NUL.sub("", "\0".join(texts)).split("\0")
+    for k, (a, b) in enumerate(zip(starts, ends)):
+        s = texts[k]
+        n = nonspace_len(s) if k in spaced else b - a
         if not n:
             continue
         r = len(rows) // 4
-        norm = _NON_WORD.sub("", s)
+        norm = norms[k]
         if len(norm) >= 8 and norm in seen:  # a repeated sentence earns nothing twice
             rows.extend((a, b, n, REPEAT))
             continue
         seen.add(norm)
-        for kind, t in _specific_items(s):
-            p = a + s.find(t)
-            items.extend((r, _KIND_INDEX[kind], p, p + len(t)))
-        if slogans is not None:
-            for m in slogans.finditer(s):
-                hits.extend((r, a + m.start(), a + m.end()))
-        flags = _sentence_flags(s)
-        lead = next((ld for ld in _LEADS_BY_FIRST.get(s[0], ()) if s.startswith(ld)), "")
+        if k in dirty:
+            for kind, t in _specific_items(s):
+                p = a + s.find(t)
+                items.extend((r, _KIND_INDEX[kind], p, p + len(t)))
+            if slogans is not None:
+                for m in slogans.finditer(s):
+                    hits.extend((r, a + m.start(), a + m.end()))
+        else:
+            for ki, t in found.get(k, ()):
+                p = a + s.find(t)
+                items.extend((r, ki, p, p + len(t)))
+            for st, en in sl_found.get(k, ()):
+                hits.extend((r, st, en))
+        flags = _sentence_flags(s, long_leads, k in shared)
+        lead = ""
+        for ld in _LEADS_BY_FIRST.get(s[0], ()):
+            if s.startswith(ld):
+                lead = ld
+                break
         prev_leads.append(lead)
         if lead and prev_leads[-3:] == [lead] * 3:  # 要…。要…。要…。 across sentences
-            for k in range(max(0, r - 2), r):
-                rows[4 * k + 3] |= PAIBI
+            for j in range(max(0, r - 2), r):
+                rows[4 * j + 3] |= PAIBI
             flags |= PAIBI
         rows.extend((a, b, n, flags))
-    words = list(filter(_WORD.search, token_texts(essay.tokens)))
+    words = _word_ids(essay.tokens, text, cp)
     return TextFeatures(slogan_key(slogans) if key is None else key, nonspace_len(text),
-                        mtld(words), len(words), rows, items, hits, curly)
+                        mtld_of_ids(words) if isinstance(words, np.ndarray) else mtld(words),
+                        len(words), rows, items, hits, curly)
+
+
+def _code_points(text: str) -> np.ndarray:
+    """The code points of ``text`` as ``int64`` (lone surrogates included)."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4").astype(np.int64)
+
+
+def _word_ids(tokens, text: str = "", cp: np.ndarray | None = None) -> np.ndarray | list:
+    """The tokens with a letter, digit or CJK character (:data:`_WORD`), as MTLD needs them:
+    equal words by equal values.
+
+    For a compact :class:`~pipeline.segment.TokenList` a word of up to three characters is
+    the int of its code points (+1, 21 bits each: one int per distinct word) and a longer
+    one a negative int (its rank of first occurrence), computed with numpy instead of
+    building a string per token (an ``int64`` array); other token lists give the strings.
+    """
+    offsets = getattr(tokens, "_offsets", None)  # a compact TokenList: (start, end) pairs
+    if offsets is None:
+        return list(filter(_WORD.search, token_texts(tokens)))
+    if not offsets:
+        return np.zeros(0, dtype=np.int64)
+    if cp is None or tokens._text != text:  # ``cp``: the code points of ``text``
+        text = tokens._text
+        cp = _code_points(text)
+    o = np.frombuffer(offsets, dtype=np.intc)
+    s, e = o[0::2].astype(np.intp), o[1::2].astype(np.intp)
+    word_char = ((cp >= 0x4E00) & (cp <= 0x9FFF)) | ((cp >= 48) & (cp <= 57)) | (
+        ((cp | 32) >= 97) & ((cp | 32) <= 122))
+    seen = np.zeros(len(cp) + 1, dtype=np.int64)
+    np.cumsum(word_char, out=seen[1:])
+    keep = seen[e] > seen[s]
+    s, e = s[keep], e[keep]
+    n = e - s
+    c = np.zeros(len(cp) + 2, dtype=np.int64)
+    c[:len(cp)] = cp + 1
+    ids = c[s] + (c[s + 1] << 21) * (n >= 2) + (c[s + 2] << 42) * (n >= 3)
+    long_ = np.flatnonzero(n > 3)
+    if len(long_):
+        rank: dict[str, int] = {}
+        for i, a, b in zip(long_.tolist(), s[long_].tolist(), e[long_].tolist()):
+            ids[i] = -1 - rank.setdefault(text[a:b], len(rank))
+    return ids
+
+
+def _spaced(text: str, starts: list[int], ends: list[int]) -> set[int]:
+    """Indices of the sentences with whitespace inside (the others' length is all non-space)."""
+    out: set[int] = set()
+    for m in _SPACE.finditer(text):
+        st, en = m.span()
+        j = max(0, bisect_right(starts, st) - 1)
+        while j < len(starts) and starts[j] < en:
+            if ends[j] > st:
+                out.add(j)
+            j += 1
+    return out
 
 
 def resolve(essay: Essay, tf: TextFeatures) -> EssayFeatures:

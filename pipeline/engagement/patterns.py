@@ -78,6 +78,7 @@ _CLAUSE = re.compile(r"[，；,;：:、]")
 _CURLY_QUOTE = re.compile(r"“([^”\n]{8,})”")
 _WORD = re.compile(rf"[{CJK}A-Za-z0-9]")
 _NON_WORD = re.compile(rf"[^{CJK}A-Za-z0-9]+")
+_SPACE = re.compile(r"\s+")  # ``\s`` is exactly ``str.isspace`` (as :func:`~pipeline.essay.nonspace_len`)
 _CJK2 = re.compile(rf"[{CJK}]{{2}}")
 
 
@@ -103,15 +104,14 @@ def phrase_regex(phrases: list[str]) -> re.Pattern | None:
 
 
 # -- fast scanning: the same matches as the patterns, tried only where one can start --------
-#: Kinds whose every match contains one of these characters (a cheap sentence prefilter):
-#: a number starts with a digit or a Chinese numeral; every date alternative has 年/月/季/周/天.
-_NEEDS: dict[str, re.Pattern] = {
-    "number": re.compile(rf"[\d{_CN_NUM}]"),
-    "date": re.compile("[年月季周天]"),
-}
-#: Kinds whose every match starts a bounded distance before a suffix (or at a quote mark):
-#: ``(regex of anchor positions, fewest, most chars from match start to anchor)``.
+#: Kinds whose every match starts a bounded distance before an anchor (a suffix, a quote mark,
+#: a digit): ``(regex of anchor positions, fewest, most chars from match start to anchor)``.
+#: A number starts at a digit or a Chinese numeral; every date alternative has 年/月/季/周/天
+#: 0–4 chars after its start (``\d{1,4}年``, ``年初``, ``上半年``, ``上个月``, ``一季度``…).
+#: (``case`` needs none: its alternatives all start with a literal, which ``re`` skips to.)
 _ANCHORS: dict[str, tuple[tuple[re.Pattern, int, int], ...]] = {
+    "number": ((re.compile(rf"[\d{_CN_NUM}]"), 0, 0),),
+    "date": ((re.compile("[年月季周天]"), 0, 4),),
     "place": ((re.compile(f"(?={_PLACE_SUFFIX})"), 2, 4),),
     "org": ((re.compile(f"(?={_ORG_SUFFIX})"), 2, 5),),
     "programme": ((re.compile("“"), 0, 0), (re.compile(f"(?={_PROGRAMME_SUFFIX})"), 2, 8)),
@@ -150,17 +150,8 @@ def _finditer(kind: str, s: str):
     """The matches of ``SPECIFIC_PATTERNS[kind]`` in ``s``, exactly as ``finditer`` yields them."""
     pat = SPECIFIC_PATTERNS[kind]
     anchors = _ANCHORS.get(kind)
-    if anchors is not None:
-        return _anchored(pat, anchors, s)
-    need = _NEEDS.get(kind)
-    if need is not None and need.search(s) is None:
-        return ()
-    return pat.finditer(s)
+    return _anchored(pat, anchors, s) if anchors is not None else pat.finditer(s)
 
 
-#: ``(kind, pattern, prefilter, anchors)`` in :data:`SPECIFIC_PATTERNS` order (see :func:`_finditer`).
-_SCAN_PLAN = [(k, p, _NEEDS.get(k), _ANCHORS.get(k)) for k, p in SPECIFIC_PATTERNS.items()]
-
-
-
-
+#: ``(kind, pattern, anchors)`` in :data:`SPECIFIC_PATTERNS` order (see :func:`_finditer`).
+_SCAN_PLAN = [(k, p, _ANCHORS.get(k)) for k, p in SPECIFIC_PATTERNS.items()]
