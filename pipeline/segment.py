@@ -99,6 +99,12 @@ def token_texts(tokens) -> list[str]:
     return texts() if texts is not None else [t.text for t in tokens]
 
 
+def token_offsets(tokens) -> array | None:
+    """``array("i")`` of ``[start0, end0, start1, …]`` of a compact :class:`TokenList`
+    (decoded once: keep it for a whole pass), ``None`` for any other token list."""
+    return tokens.offsets() if isinstance(tokens, TokenList) else None
+
+
 def _delta_pack(offsets) -> array:
     """Offsets ``[s0, e0, s1, e1, …]`` as differences from the previous one (the first
     from 0), in the smallest array type that holds them: ``"B"`` (1 byte) for word
@@ -166,6 +172,15 @@ class TokenList(Sequence):
     def _offsets(self) -> array:
         """``array("i")`` of ``[start0, end0, start1, …]`` (rebuilt on each access)."""
         return _delta_unpack(self._d)
+
+    def offsets(self) -> array:
+        """``array("i")`` of ``[start0, end0, start1, …]`` (decoded on each call)."""
+        return _delta_unpack(self._d)
+
+    @property
+    def text(self) -> str:
+        """The text the tokens were cut from."""
+        return self._text
 
     def _token(self, i: int, o: array) -> Token:
         return make_token(o[2 * i], o[2 * i + 1], self._text[o[2 * i]:o[2 * i + 1]])

@@ -34,7 +34,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..essay import Essay, Span, nonspace_len
-from ..segment import token_texts
+from ..segment import token_offsets, token_texts
 from .patterns import (  # noqa: F401 - re-exported: tests and scorer read them here
     ACTION_VERBS, CJK, FIRST_PERSON, FUTURE, MEASURABLE, MODAL_AFTER, OWN_ROLE, PAIBI_ITEMS,
     PAIBI_LEADS, SELF_CRITIC, SPECIFIC_PATTERNS, SPECIFIC_STOP, _BIGRAM_STOP, _BRACKETED,
@@ -592,13 +592,13 @@ def _word_ids(tokens, text: str = "", cp: np.ndarray | None = None) -> np.ndarra
     one a negative int (its rank of first occurrence), computed with numpy instead of
     building a string per token (an ``int64`` array); other token lists give the strings.
     """
-    offsets = getattr(tokens, "_offsets", None)  # a compact TokenList: (start, end) pairs
+    offsets = token_offsets(tokens)  # a compact TokenList: (start, end) pairs
     if offsets is None:
         return list(filter(_WORD.search, token_texts(tokens)))
     if not offsets:
         return np.zeros(0, dtype=np.int64)
-    if cp is None or tokens._text != text:  # ``cp``: the code points of ``text``
-        text = tokens._text
+    if cp is None or not tokens.over(text):  # ``cp``: the code points of ``text``
+        text = tokens.text
         cp = _code_points(text)
     o = np.frombuffer(offsets, dtype=np.intc)
     s, e = o[0::2].astype(np.intp), o[1::2].astype(np.intp)

@@ -24,6 +24,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..segment import token_offsets
+
 #: Tokens longer than this are cut out as Python strings (rare: long Latin runs).
 MAX_ROW = 32
 
@@ -71,7 +73,7 @@ class Bags:
 def _token_arrays(essay, spans: tuple[np.ndarray, np.ndarray], cut: Callable | None):
     """``(starts, ends)`` of the essay's tokens; from ``cut`` per span when it has none."""
     toks = essay.tokens
-    offsets = getattr(toks, "_offsets", None)  # a compact TokenList: (start, end) pairs
+    offsets = token_offsets(toks)  # a compact TokenList: (start, end) pairs
     if offsets is not None:
         o = np.frombuffer(offsets, dtype=np.intc) if len(offsets) else np.zeros(0, np.intc)
         return o[0::2].astype(np.int64), o[1::2].astype(np.int64)

@@ -50,6 +50,7 @@ from pathlib import Path
 import numpy as np
 
 from ..essay import Essay, Span
+from ..segment import token_offsets
 from .profile import Profile
 from .topic_bags import Bags, bags_matrix, chunk_bags, nmf_fit, nmf_transform
 
@@ -247,7 +248,7 @@ class TopicModeler:
             return [[w for w in self.segmenter.cut(essay.text[sp.start:sp.end]) if keep(w)]
                     for sp in spans]
         text = essay.text
-        offsets = getattr(toks, "_offsets", None)  # a compact TokenList: (start, end) pairs
+        offsets = token_offsets(toks)  # a compact TokenList: (start, end) pairs
         if offsets is not None:
             starts, ends = offsets[0::2], offsets[1::2]
         else:
