@@ -49,10 +49,6 @@ def _safe_cell(v):
     return v
 
 
-def _csv_bytes(header: list[str], rows: Iterable[list]) -> bytes:
-    return b"".join(_csv_chunks(header, rows))
-
-
 def _csv_chunks(header: list[str], rows: Iterable[list], every: int = 2000) -> Iterator[bytes]:
     """A CSV file (BOM, CRLF) as UTF-8 byte chunks of about ``every`` rows."""
     buf = io.StringIO()
@@ -207,13 +203,6 @@ def _write_xlsx(f, sheets: list[tuple[str, list[str], int, Iterable[list]]]) -> 
                 else:
                     ws.write_string(k, i, str(v))
     wb.close()
-
-
-def _xlsx_bytes(sheets: list[tuple[str, list[str], list[list]]]) -> bytes:
-    """An .xlsx of ``(name, header, rows)`` sheets, in memory (tests, small tables)."""
-    buf = io.BytesIO()
-    _write_xlsx(buf, [(n, h, len(r), r) for n, h, r in sheets])
-    return buf.getvalue()
 
 
 def _xlsx_cell(v):
