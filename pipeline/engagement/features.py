@@ -86,20 +86,20 @@ def mtld(words: list[str], threshold: float = 0.72) -> float:
 def _mtld_pass(seq: list[str], threshold: float) -> float:
     """One MTLD pass: the number of words per factor (a run whose TTR fell to ``threshold``).
 
-    A new type never lowers the type-token ratio, so it is only tested on repeats.
+    Each word's previous occurrence is looked up once; the factors are counted by
+    :func:`_repeat_pass`, the one implementation of the pass (also behind
+    :func:`mtld_of_ids`).
     """
-    factors, types, count = 0.0, set(), 0
-    for w in seq:
-        count += 1
-        if w not in types:
-            types.add(w)
-        elif len(types) / count <= threshold:
-            factors += 1
-            types, count = set(), 0
-    if count:
-        ttr = len(types) / count
-        factors += (1 - ttr) / (1 - threshold) if ttr < 1 else 0.0
-    return len(seq) / factors if factors else float(len(seq))
+    last: dict[str, int] = {}
+    at: list[int] = []
+    prev: list[int] = []
+    for i, w in enumerate(seq):
+        p = last.get(w)
+        if p is not None:
+            at.append(i)
+            prev.append(p)
+        last[w] = i
+    return _repeat_pass(len(seq), at, prev, threshold)
 
 
 def mtld_of_ids(ids, threshold: float = 0.72) -> float:
