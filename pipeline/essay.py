@@ -79,6 +79,13 @@ def make_token(start: int, end: int, text: str) -> Token:
     return t
 
 
+def find_sorted(n: int, start_of, end_of, pos: int) -> int:
+    """Index ``k < n`` of the span ``[start_of(k), end_of(k))`` containing ``pos``, for
+    sorted, disjoint spans (binary search); -1 if none."""
+    k = bisect_right(range(n), pos, key=start_of) - 1
+    return k if k >= 0 and pos < end_of(k) else -1
+
+
 def packed_ints(values) -> array:
     """``values`` (ints) in an ``array`` of the smallest type that holds them all:
     ``"H"`` (2 bytes) when they lie in ``[0, 65535]``, else ``"i"``."""
@@ -137,16 +144,7 @@ class SpanList(Sequence):
         """Index of the span containing ``pos`` when the spans are sorted and
         disjoint (as sentences are); -1 if none."""
         o = self._o
-        lo, hi = 0, len(o) // 2
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if pos < o[2 * mid]:
-                hi = mid
-            elif pos >= o[2 * mid + 1]:
-                lo = mid + 1
-            else:
-                return mid
-        return -1
+        return find_sorted(len(o) // 2, lambda k: o[2 * k], lambda k: o[2 * k + 1], pos)
 
     def __len__(self) -> int:
         return len(self._o) // 2
@@ -436,19 +434,10 @@ class Essay:
 
     def sentence_index(self, pos: int) -> int:
         """Index of the sentence containing char ``pos`` (binary search); -1 if none."""
-        if isinstance(self.sentences, SpanList):
-            return self.sentences.find(pos)
-        lo, hi = 0, len(self.sentences)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            s = self.sentences[mid]
-            if pos < s.start:
-                hi = mid
-            elif pos >= s.end:
-                lo = mid + 1
-            else:
-                return mid
-        return -1
+        sents = self.sentences
+        if isinstance(sents, SpanList):
+            return sents.find(pos)
+        return find_sorted(len(sents), lambda k: sents[k].start, lambda k: sents[k].end, pos)
 
     def tokens_in(self, span: Span) -> Iterator[Token]:
         for t in self.tokens:
