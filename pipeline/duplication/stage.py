@@ -94,23 +94,22 @@ class _Quoting:
         """Normalise (unless given), hash and look up quotations and 套话 in one text."""
         norm = normalize(text) if norm is None else norm
         hashes = kgram_hashes(norm.text, self.k)
-        order = np.argsort(hashes, kind="stable").astype(np.int32)
-        # the sort order is not sent back: alignment workers sort again (the main process
-        # holds 4 bytes less per k-gram)
-        return _Prepared(len(norm.text), norm, hashes,
-                         self.find_quotes(text, norm, hashes, order),
+        return _Prepared(len(norm.text), norm, hashes, self.find_quotes(text, norm, hashes),
                          self.taohua_matcher.find(norm))
 
-    def find_quotes(self, text: str, norm: NormText, hashes: np.ndarray,
-                    order: np.ndarray) -> list[Match]:
-        """Quote matches: curated quotations and policy passages, widened to their “…”."""
+    def find_quotes(self, text: str, norm: NormText, hashes: np.ndarray) -> list[Match]:
+        """Quote matches: curated quotations and policy passages, widened to their “…”.
+
+        The hashes are sorted only for the policy alignment (without ``--policy``
+        nothing here needs the sort order: alignment workers sort for themselves).
+        """
         spans: list[tuple[int, int, str, int | None, int | None, str]] = []
         for ns, ne, qi in self.quote_matcher.find(norm):
             s, e = norm.span(ns, ne)
             spans.append((s, e, f"Q{qi + 1:03d}", None, None, self.quotes[qi]))
         if self.policy is not None:
             pn, ph = self.policy
-            ps = align(SortedHashes(hashes, order=order), ph, k=self.k, gap=self.k,
+            ps = align(SortedHashes(hashes), ph, k=self.k, gap=self.k,
                        merge_gap=self.k, min_len=self.quote_min_len, min_density=0.6)
             for p in ps:
                 s, e = norm.span(p.a_start, p.a_end)
