@@ -34,8 +34,9 @@ from .normalize import NormText
 _CP, _IDX, _HASH, _FP = 4, 4, 8, 8
 
 
-def _pad8(n: int) -> int:
-    return (n + 7) // 8 * 8
+def _sizes(caps: np.ndarray) -> np.ndarray:
+    """Bytes of each document's region: its arrays at capacity, the mask padded to 8."""
+    return caps * (_CP + _IDX + _HASH + _FP) + (caps + 7) // 8 * 8
 
 
 class DocStore:
@@ -50,8 +51,7 @@ class DocStore:
     def __init__(self, caps: Sequence[int], k: int, dir: str | None = None):
         self.k = k
         caps = np.asarray(caps, dtype=np.int64)
-        size = caps * (_CP + _IDX + _HASH + _FP) + (caps + 7) // 8 * 8
-        self._off = np.concatenate([[0], np.cumsum(size)]).astype(np.int64)  # + one past the end
+        self._off = np.concatenate([[0], np.cumsum(_sizes(caps))]).astype(np.int64)  # n + 1
         self._caps = caps
         self.n_norm = np.full(len(caps), -1, dtype=np.int64)  # set by :meth:`set_norm_len`
         self.n_fps = np.full(len(caps), -1, dtype=np.int64)
@@ -66,8 +66,8 @@ class DocStore:
     def extend(self, caps: Sequence[int]) -> None:
         """Add documents (regions after the existing ones; before any worker forks)."""
         caps = np.asarray(caps, dtype=np.int64)
-        size = caps * (_CP + _IDX + _HASH + _FP) + (caps + 7) // 8 * 8
-        self._off = np.concatenate([self._off, self._off[-1] + np.cumsum(size)]).astype(np.int64)
+        self._off = np.concatenate([self._off, self._off[-1] + np.cumsum(_sizes(caps))]
+                                   ).astype(np.int64)
         self._caps = np.concatenate([self._caps, caps])
         self.n_norm = np.concatenate([self.n_norm, np.full(len(caps), -1, dtype=np.int64)])
         self.n_fps = np.concatenate([self.n_fps, np.full(len(caps), -1, dtype=np.int64)])
@@ -99,9 +99,10 @@ class DocStore:
                       "fp": (_CP + _IDX + _HASH) * c, "mask": (_CP + _IDX + _HASH + _FP) * c}[part]
 
     def _write(self, off: int, a: np.ndarray) -> None:
-        a = np.ascontiguousarray(a)
-        if a.nbytes:
-            os.pwrite(self._fd, memoryview(a).cast("B"), off)
+        buf = memoryview(np.ascontiguousarray(a)).cast("B")
+        while len(buf):  # a regular file may take fewer bytes than asked for (disk full: OSError)
+            n = os.pwrite(self._fd, buf, off)
+            buf, off = buf[n:], off + n
 
     def _read(self, off: int, n: int, dtype) -> np.ndarray:
         out = np.empty(n, dtype=dtype)
