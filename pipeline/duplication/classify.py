@@ -270,7 +270,7 @@ def _doc_chunks(lens: np.ndarray, size: int) -> list[tuple[int, int]]:
 
 
 def frequent_kgrams(hashes: Sequence[np.ndarray], threshold: int,
-                    chunk: int = 1 << 19) -> np.ndarray:
+                    chunk: int = 1 << 19, lens: np.ndarray | None = None) -> np.ndarray:
     """Sorted distinct hashes held by at least ``threshold`` of the documents.
 
     Bucket counts (occurrences, not documents) bound every hash's document
@@ -284,8 +284,12 @@ def frequent_kgrams(hashes: Sequence[np.ndarray], threshold: int,
         hashes: Per document, its k-gram hashes.
         threshold: Minimum document frequency.
         chunk: k-grams concatenated at a time in the first level.
+        lens: ``len(h)`` of every array, when known without reading ``hashes``
+            (a lazy sequence such as :class:`~.store.StoredHashes`).
     """
-    lens = np.fromiter((len(h) for h in hashes), dtype=np.int64, count=len(hashes))
+    if lens is None:
+        lens = np.fromiter((len(h) for h in hashes), dtype=np.int64, count=len(hashes))
+    lens = np.asarray(lens, dtype=np.int64)
     total = int(lens.sum())
     if total == 0 or len(hashes) < threshold:
         return np.zeros(0, dtype=np.uint64)

@@ -102,24 +102,59 @@ def candidate_pairs(fingerprints: Sequence[np.ndarray], *, min_shared: int = 2,
     if lens.sum() == 0:
         return []
     hs = np.concatenate([np.asarray(f, dtype=np.uint64) for f in fingerprints])
-    pos = _shared_positions(hs)  # most fingerprints belong to one document only
-    if len(pos) == 0:
+    return candidate_pairs_flat(hs, lens, min_shared=min_shared, max_df=max_df, groups=groups)
+
+
+def candidate_pairs_flat(hs: np.ndarray, lens: np.ndarray, *, min_shared: int = 2,
+                         max_df: int = 64, groups: Sequence[int] | None = None,
+                         parts: int = 8) -> list[tuple[int, int, int]]:
+    """:func:`candidate_pairs` of the documents' fingerprints concatenated in ``hs``.
+
+    The hash space is worked through in ``parts`` slices of its top bits (pairs
+    of each slice counted together at the end), so the temporary arrays are a
+    fraction of ``hs``; the result does not depend on ``parts``.
+
+    Args:
+        hs: Every document's unique fingerprints, one document after the other.
+        lens: Fingerprints per document.
+        parts: Slices of the hash space worked through one at a time (a power of 2).
+    """
+    if min_shared < 1:
+        raise ValueError(f"min_shared must be ≥ 1, got {min_shared}")
+    if max_df < 2:
+        raise ValueError(f"max_df must be ≥ 2, got {max_df}")
+    lens = np.asarray(lens, dtype=np.int64)
+    if len(hs) == 0:
         return []
-    h = hs[pos]
-    del hs
-    order = np.argsort(h, kind="stable")  # equal fingerprints: documents ascending
-    h, docs = h[order], np.searchsorted(np.cumsum(lens), pos[order], "right")
-    starts = np.flatnonzero(np.r_[True, h[1:] != h[:-1]])
-    sizes = np.diff(np.r_[starts, len(h)])
-    n = np.int64(len(fingerprints))
+    ends = np.cumsum(lens)
+    n = np.int64(len(lens))
+    bits = min(8, max(0, int(parts).bit_length() - 1))
+    if bits:  # each fingerprint's slice, computed in chunks (no full-size uint64 temporary)
+        top = np.empty(len(hs), dtype=np.uint8)
+        for a in range(0, len(hs), 1 << 20):
+            top[a:a + (1 << 20)] = hs[a:a + (1 << 20)] >> np.uint64(64 - bits)
     keys = []
-    for s in sorted_unique(sizes).tolist():
-        if s < 2 or s > max_df:
+    for part in range(1 << bits):
+        if bits:
+            pos = np.flatnonzero(top == part)
+            pos = pos[_shared_positions(hs[pos])]
+        else:
+            pos = _shared_positions(hs)  # most fingerprints belong to one document only
+        if len(pos) == 0:
             continue
-        st = starts[sizes == s]
-        block = docs[st[:, None] + np.arange(s)[None, :]]  # (groups, s), docs ascending
-        a, b = np.triu_indices(s, 1)
-        keys.append((block[:, a] * n + block[:, b]).ravel())
+        h = hs[pos]
+        order = np.argsort(h, kind="stable")  # equal fingerprints: documents ascending
+        h, docs = h[order], np.searchsorted(ends, pos[order], "right")
+        del order, pos
+        starts = np.flatnonzero(np.r_[True, h[1:] != h[:-1]])
+        sizes = np.diff(np.r_[starts, len(h)])
+        for s in sorted_unique(sizes).tolist():
+            if s < 2 or s > max_df:
+                continue
+            st = starts[sizes == s]
+            block = docs[st[:, None] + np.arange(s)[None, :]]  # (groups, s), docs ascending
+            a, b = np.triu_indices(s, 1)
+            keys.append((block[:, a] * n + block[:, b]).ravel())
     if not keys:
         return []
     allk = np.sort(np.concatenate(keys))

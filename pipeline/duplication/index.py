@@ -478,10 +478,18 @@ class TemplateLibrary(Sequence):
         n_idx = self._n_index
         if self.index is None or self.index.k != k:
             return Candidates(list(range(len(self))))
-        allh = (np.concatenate([np.asarray(h, dtype=np.uint64) for h in hashes])
-                if len(hashes) else np.zeros(0, dtype=np.uint64))
-        docs, found, others = self.index.lookup(allh, max_df, min_hits)
+        docs, found, others = self.index.lookup(_distinct(hashes), max_df, min_hits)
         return Candidates(docs.tolist() + list(range(n_idx, len(self))), found, others)
+
+
+def _distinct(hashes: Sequence[np.ndarray], chunk: int = 512) -> np.ndarray:
+    """Sorted distinct values of all ``hashes``, merged ``chunk`` arrays at a time (never
+    every array concatenated; ``hashes`` may be a lazy sequence)."""
+    out = np.zeros(0, dtype=np.uint64)
+    for a in range(0, len(hashes), chunk):
+        part = [np.asarray(h, dtype=np.uint64) for h in hashes[a:a + chunk]]
+        out = np.unique(np.concatenate([out] + part))
+    return out
 
 
 @dataclass
@@ -519,3 +527,19 @@ class Candidates:
         if len(bad) == 0:
             return fingerprints
         return [f[~np.isin(f, bad)] for f in fingerprints]
+
+    def drop_frequent_flat(self, fps: np.ndarray, lens: np.ndarray,
+                           max_df: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`drop_frequent` of the documents' fingerprints concatenated in ``fps``
+        (``lens`` per document); returns the kept ``(fps, lens)``."""
+        if self.hashes is None or len(self.hashes) == 0 or len(fps) == 0:
+            return fps, lens
+        u, present = np.unique(fps, return_counts=True)
+        pos = np.minimum(np.searchsorted(self.hashes, u), len(self.hashes) - 1)
+        extra = np.where(self.hashes[pos] == u, self.others[pos], 0)
+        bad = u[present + extra > max_df]
+        if len(bad) == 0:
+            return fps, lens
+        keep = ~np.isin(fps, bad)
+        doc = np.repeat(np.arange(len(lens)), lens)
+        return fps[keep], np.bincount(doc[keep], minlength=len(lens)).astype(np.int64)

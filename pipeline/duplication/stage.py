@@ -23,7 +23,6 @@ import hashlib
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -35,9 +34,10 @@ from .classify import (KgramSet, PhraseMatcher, df_threshold, doc_boilerplate, f
                        pair_kind, policy_titles, read_phrase_list, read_policy, span_mask,
                        widen_to_quotation)
 from .clusters import build_clusters, pair_similarity, subtract_spans, union_length
-from .fingerprint import candidate_pairs, kgram_hashes, winnow
+from .fingerprint import candidate_pairs_flat, kgram_hashes, winnow
 from .index import RefDoc, ReferenceIndex, TemplateLibrary, read_reference_folder
 from .normalize import FILLER_CHARS, NormText, normalize
+from .store import DocStore, StoredHashes
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +48,13 @@ SOURCE_TEXT_MAX = 300
 
 @dataclass
 class _Doc:
+    """What the main process keeps of one document; its arrays (normalised text,
+    k-gram hashes, mask, fingerprints) are in the stage's :class:`DocStore`."""
+
     id: str
     title: str
     text: str
     group: int  # 0 essay, 1 template
-    norm: NormText
-    hashes: np.ndarray
-    mask: np.ndarray = field(default=None)  # type: ignore[assignment]
     quote_spans: list = field(default_factory=list)  # text spans
     bp_spans: list = field(default_factory=list)
     key: bytes | None = None  # :func:`_doc_fingerprint`, when the pair cache needs it
@@ -62,15 +62,20 @@ class _Doc:
 
 @dataclass
 class _Prepared:
-    """What the per-document preparation (possibly in a worker) sends back."""
+    """What the per-document preparation (possibly in a worker) sends back.
 
-    norm: NormText
-    hashes: np.ndarray
+    ``norm``/``hashes`` only from a worker that cannot write the store (they
+    are ``None`` when the worker wrote them itself).
+    """
+
+    n_norm: int
+    norm: NormText | None
+    hashes: np.ndarray | None
     quotes: list  # quote Matches
     curated: list  # (ns, ne, taohua index)
 
     def __reduce__(self):  # engine results pickle as plain tuples
-        return _Prepared, (self.norm, self.hashes, self.quotes, self.curated)
+        return _Prepared, (self.n_norm, self.norm, self.hashes, self.quotes, self.curated)
 
 
 class _Quoting:
@@ -89,22 +94,22 @@ class _Quoting:
         """Normalise (unless given), hash and look up quotations and 套话 in one text."""
         norm = normalize(text) if norm is None else norm
         hashes = kgram_hashes(norm.text, self.k)
-        order = np.argsort(hashes, kind="stable").astype(np.int32)
-        # the sort order is not sent back: alignment workers sort again (the main process
-        # holds 4 bytes less per k-gram)
-        return _Prepared(norm, hashes, self.find_quotes(text, norm, hashes, order),
+        return _Prepared(len(norm.text), norm, hashes, self.find_quotes(text, norm, hashes),
                          self.taohua_matcher.find(norm))
 
-    def find_quotes(self, text: str, norm: NormText, hashes: np.ndarray,
-                    order: np.ndarray) -> list[Match]:
-        """Quote matches: curated quotations and policy passages, widened to their “…”."""
+    def find_quotes(self, text: str, norm: NormText, hashes: np.ndarray) -> list[Match]:
+        """Quote matches: curated quotations and policy passages, widened to their “…”.
+
+        The hashes are sorted only for the policy alignment (without ``--policy``
+        nothing here needs the sort order: alignment workers sort for themselves).
+        """
         spans: list[tuple[int, int, str, int | None, int | None, str]] = []
         for ns, ne, qi in self.quote_matcher.find(norm):
             s, e = norm.span(ns, ne)
             spans.append((s, e, f"Q{qi + 1:03d}", None, None, self.quotes[qi]))
         if self.policy is not None:
             pn, ph = self.policy
-            ps = align(SortedHashes(hashes, order=order), ph, k=self.k, gap=self.k,
+            ps = align(SortedHashes(hashes), ph, k=self.k, gap=self.k,
                        merge_gap=self.k, min_len=self.quote_min_len, min_density=0.6)
             for p in ps:
                 s, e = norm.span(p.a_start, p.a_end)
@@ -119,8 +124,27 @@ class _Quoting:
         return out
 
 
-def _prepare_essay(quoting: _Quoting, texts: Sequence[str], i: int) -> _Prepared:
-    return quoting.prepare(texts[i])
+class _Preparer:
+    """Prepares essay ``i`` (a picklable callable for engines) and writes its arrays to
+    the store where it can (forked workers, this process); elsewhere sends them back."""
+
+    def __init__(self, quoting: _Quoting, texts: Sequence[str], store: DocStore):
+        self.quoting, self.texts, self.store = quoting, texts, store
+
+    def __call__(self, i: int) -> _Prepared:
+        p = self.quoting.prepare(self.texts[i])
+        if self.store.local:
+            self.store.put_norm(i, p.norm, p.hashes)
+            p.norm = p.hashes = None
+        return p
+
+
+def _stored(store: DocStore, i: int, p: _Prepared) -> None:
+    """Record document ``i``'s preparation in the store (write its arrays if sent back)."""
+    if p.norm is not None:
+        store.put_norm(i, p.norm, p.hashes)
+        p.norm = p.hashes = None
+    store.set_norm_len(i, p.n_norm)
 
 
 def _map(context: dict, fn: Callable, items: Sequence) -> list:
@@ -255,7 +279,15 @@ class DuplicationStage:
         boilerplate document frequencies run on ``context["engine"]`` when there
         is one (results in input order: the output does not depend on it).
         """
-        docs, prepared, lib_cands = self._prepare_docs(essays, context)
+        store = DocStore([len(e.text) for e in essays], self.k)
+        try:
+            self._process(essays, context, store)
+        finally:
+            store.close()
+        _return_freed_memory()
+
+    def _process(self, essays: list[Essay], context: dict, store: DocStore) -> None:
+        docs, prepared, lib_cands = self._prepare_docs(essays, context, store)
         n_essays = len(essays)
         by_essay: dict[str, list[Match]] = {e.id: [] for e in essays}
         for d, prep in zip(docs, prepared):  # 1. quotations
@@ -264,18 +296,16 @@ class DuplicationStage:
                 by_essay[d.id].extend(prep.quotes)
         curated = [p.curated for p in prepared]
         del prepared
-        fps, bp_entries = self._boilerplate(docs, curated, n_essays, by_essay,
-                                            context)  # 2. boilerplate
+        bp_entries = self._boilerplate(docs, store, curated, n_essays, by_essay,
+                                       context)  # 2. boilerplate
         del curated
-        cands = self._candidates(docs, fps, lib_cands)  # 3. candidates
-        del fps
+        cands = self._candidates(docs, store, lib_cands)  # 3. candidates
         # the boilerplate document frequencies are counted by the alignment's workers
         keys = list(bp_entries)
-        df_job = (_KeyFinder(keys, [d.norm.text for d in docs[:n_essays]]), range(n_essays)
-                  ) if keys else None
-        pair_sims, found_keys = self._align_pairs(docs, cands, by_essay, context,
+        df_job = (_KeyFinder(keys, store), range(n_essays)) if keys else None
+        pair_sims, found_keys = self._align_pairs(docs, store, cands, by_essay, context,
                                                   df_job)  # 4. alignment
-        del docs, cands, df_job  # normalised texts, hashes, masks: the stage's bulk
+        del docs, cands, df_job
         counts = [0] * len(keys)
         for found in found_keys:
             for n in found:
@@ -294,41 +324,46 @@ class DuplicationStage:
                 context["templates_in_index"] = len(self.templates.index)
         else:
             context["templates"] = [t.to_context() for t in self.templates]
-        _return_freed_memory()
 
-    def _prepare_docs(self, essays: list[Essay], context: dict,
+    def _prepare_docs(self, essays: list[Essay], context: dict, store: DocStore,
                       ) -> tuple[list[_Doc], list[_Prepared], object]:
         """Essays (on the engine) then the reference documents they may share text with.
 
+        Every document's arrays go to ``store`` (written by the workers where they can).
+
         Returns:
-            The documents, their :class:`_Prepared` (same order) and the template
-            library's candidates (``None`` without a library).
+            The documents, their :class:`_Prepared` (same order; arrays dropped) and
+            the template library's candidates (``None`` without a library).
         """
         texts = [e.text for e in essays]
-        prepared = _map(context, partial(_prepare_essay, self._quoting, texts), range(len(texts)))
-        docs = [_Doc(e.id, e.title, e.text, 0, p.norm, p.hashes)
-                for e, p in zip(essays, prepared)]
+        prepared = _map(context, _Preparer(self._quoting, texts, store), range(len(texts)))
+        for i, p in enumerate(prepared):
+            _stored(store, i, p)
+        docs = [_Doc(e.id, e.title, e.text, 0) for e in essays]
         lib_cands = None
         if isinstance(self.templates, TemplateLibrary):
             # only library documents sharing fingerprints with the essays are decoded; one
             # fewer than min_shared is asked for: stored fingerprints are winnowed unmasked
             lib_cands = self.templates.candidates(
-                [d.hashes for d in docs], self.k, self.cand_max_df, max(1, self.min_shared - 1))
+                StoredHashes(store, range(len(essays))), self.k, self.cand_max_df,
+                max(1, self.min_shared - 1))
             positions = lib_cands.positions
             refs = [self.templates[i] for i in positions]
             norms = [self.templates.normalize(i) for i in positions]
         else:
             refs = self.templates
             norms = [normalize(t.text, t2s=True) for t in refs]
+        store.extend([len(t.text) for t in refs])
         for t, n in zip(refs, norms):
             p = self._quoting.prepare(t.text, n)
+            _stored(store, len(docs), p)
             prepared.append(p)
-            docs.append(_Doc(t.id, t.title, t.text, 1, n, p.hashes))
+            docs.append(_Doc(t.id, t.title, t.text, 1))
         return docs, prepared, lib_cands
 
-    def _boilerplate(self, docs: list[_Doc], curated_hits: list[list], n_essays: int,
-                     by_essay: dict[str, list[Match]], context: dict,
-                     ) -> tuple[list[np.ndarray], dict[str, dict]]:
+    def _boilerplate(self, docs: list[_Doc], store: DocStore, curated_hits: list[list],
+                     n_essays: int, by_essay: dict[str, list[Match]], context: dict,
+                     ) -> dict[str, dict]:
         """Boilerplate matches and the seed masks (df over essays only; masks for every doc).
 
         The frequent k-grams are found here (one pass over all hashes); each
@@ -341,27 +376,31 @@ class DuplicationStage:
             curated_hits: Per document, its 套话 list hits ``(ns, ne, entry index)``.
 
         Returns:
-            Per document, its winnowed fingerprints (masked) for candidate pairs;
-            the boilerplate entries by normalised key (``text``, ``curated``).
+            The boilerplate entries by normalised key (``text``, ``curated``); each
+            document's mask and winnowed (masked) fingerprints are in ``store``.
         """
         thr = df_threshold(n_essays, self.min_df, self.df_ratio, self.max_df_abs)
-        common = KgramSet(frequent_kgrams([d.hashes for d in docs[:n_essays]], thr))
+        stored = StoredHashes(store, range(n_essays))  # read in chunks, never all at once
+        common = KgramSet(frequent_kgrams(stored, thr, lens=stored.lengths()))
         with_key = bool(context) and context.get("cache") is not None
-        masker = _Masker(docs, curated_hits, common, k=self.k, window=self.window,
+        masker = _Masker(docs, store, curated_hits, common, k=self.k, window=self.window,
                          max_run=self.bp_max_run, min_len=self.bp_min_len, with_key=with_key)
         bp_entries: dict[str, dict] = {}
-        fps = []
-        for d, m in zip(docs, _map(context, masker, range(len(docs)))):
-            d.mask, d.key = m.mask, m.key
+        for i, (d, m) in enumerate(zip(docs, _map(context, masker, range(len(docs))))):
+            if m.mask is not None:  # from a worker that could not write the store
+                store.put_mask(i, m.mask)
+                store.put_fps(i, m.fingerprints)
+            store.set_fps_len(i, m.n_fps)
+            d.key = m.key
             d.bp_spans = [(s, e) for s, e, _, _ in m.found]
-            fps.append(m.fingerprints)
             if d.group == 0:
                 for s, e, key, curated_hit in m.found:
                     ent = bp_entries.setdefault(key, {"text": d.text[s:e], "curated": curated_hit})
                     ent["curated"] = ent["curated"] or curated_hit
                     by_essay[d.id].append(Match(s, e, "boilerplate", key, None, None, 1.0, {}))
+        store.has_mask[:] = True
         del masker
-        return fps, bp_entries
+        return bp_entries
 
     @staticmethod
     def _name_boilerplate(bp_entries: dict[str, dict], by_essay: dict[str, list[Match]],
@@ -379,15 +418,23 @@ class DuplicationStage:
         context["boilerplate"] = [{"id": bp_ids[key], "text": ent["text"],
                                    "df": ent["df"]} for key, ent in bp_list]
 
-    def _candidates(self, docs: list[_Doc], fps: list[np.ndarray],
+    def _candidates(self, docs: list[_Doc], store: DocStore,
                     lib_cands) -> list[tuple[int, int, int]]:
-        """Candidate pairs from winnowed, masked fingerprints (never all pairs)."""
-        if lib_cands is not None:  # library documents not decoded count for cand_max_df too
-            fps = lib_cands.drop_frequent(fps, self.cand_max_df)
-        return candidate_pairs(fps, min_shared=self.min_shared, max_df=self.cand_max_df,
-                               groups=[d.group for d in docs])
+        """Candidate pairs from winnowed, masked fingerprints (never all pairs).
 
-    def _align_pairs(self, docs: list[_Doc], cands: list[tuple[int, int, int]],
+        The fingerprints are read from ``store`` into one array (no per-document
+        arrays in this process).
+        """
+        lens = store.n_fps[:len(docs)].copy()
+        fps = np.empty(int(lens.sum()), dtype=np.uint64)
+        store.fps_into(fps, range(len(docs)))
+        if lib_cands is not None:  # library documents not decoded count for cand_max_df too
+            fps, lens = lib_cands.drop_frequent_flat(fps, lens, self.cand_max_df)
+        return candidate_pairs_flat(fps, lens, min_shared=self.min_shared,
+                                    max_df=self.cand_max_df, groups=[d.group for d in docs])
+
+    def _align_pairs(self, docs: list[_Doc], store: DocStore,
+                     cands: list[tuple[int, int, int]],
                      by_essay: dict[str, list[Match]], context: dict,
                      side: tuple[Callable, Sequence] | None = None,
                      ) -> tuple[list[tuple[str, str, float]], list]:
@@ -406,10 +453,10 @@ class DuplicationStage:
             if kind is None:
                 continue
             pairs.append((j, i, kind) if docs[i].group == 1 else (i, j, kind))  # essay first
-        aligner = _PairAligner(docs, k=self.k, gap=self.gap, merge_gap=self.merge_gap,
+        aligner = _PairAligner(docs, store, k=self.k, gap=self.gap, merge_gap=self.merge_gap,
                                min_len=self.min_len, min_density=self.min_density)
         pair_sims: list[tuple[str, str, float]] = []
-        aligned, side_out = self._aligned(docs, pairs, aligner, context, side)
+        aligned, side_out = self._aligned(docs, store, pairs, aligner, context, side)
         for (i, j, kind), found in zip(pairs, aligned):
             if found is None:
                 continue
@@ -432,7 +479,7 @@ class DuplicationStage:
         return pair_sims, side_out
 
 
-    def _aligned(self, docs: list[_Doc], pairs: list[tuple[int, int, str]],
+    def _aligned(self, docs: list[_Doc], store: DocStore, pairs: list[tuple[int, int, str]],
                  aligner: "_PairAligner", context: dict,
                  side: tuple[Callable, Sequence] | None = None) -> tuple[list, list]:
         """``aligner(pair)`` for every pair, in order — reusing earlier runs' results —
@@ -454,7 +501,8 @@ class DuplicationStage:
 
         def fp(i: int) -> bytes:
             if i not in fps:
-                fps[i] = docs[i].key or _doc_fingerprint(docs[i])
+                fps[i] = docs[i].key or _doc_fingerprint(docs[i], store.mask(i),
+                                                          docs[i].bp_spans)
             return fps[i]
 
         keys = []
@@ -498,23 +546,27 @@ class DuplicationStage:
 
 @dataclass
 class _Masked:
-    """What :class:`_Masker` sends back for one document."""
+    """What :class:`_Masker` sends back for one document (``mask``/``fingerprints``
+    only from a worker that cannot write the store, else ``None``)."""
 
-    mask: np.ndarray  # True at k-gram positions that never seed a match
-    fingerprints: np.ndarray  # winnowed, masked
+    mask: np.ndarray | None  # True at k-gram positions that never seed a match
+    fingerprints: np.ndarray | None  # winnowed, masked
+    n_fps: int
     found: list  # (s, e, normalised key, curated?) boilerplate text spans, in order
     key: bytes | None  # :func:`_doc_fingerprint` (None: no pair cache)
 
     def __reduce__(self):
-        return _Masked, (self.mask, self.fingerprints, self.found, self.key)
+        return _Masked, (self.mask, self.fingerprints, self.n_fps, self.found, self.key)
 
 
 class _Masker:
     """Masks, boilerplate spans and fingerprints of one prepared document (a picklable
-    callable for engines: forked workers inherit the documents, only an index goes out).
+    callable for engines: forked workers inherit the documents, only an index goes out;
+    they write the mask and fingerprints to the store).
 
     Args:
-        docs: The prepared documents (``quote_spans`` set).
+        docs: The documents (``quote_spans`` set).
+        store: Their arrays.
         curated_hits: Per document, its 套话 list hits ``(ns, ne, entry index)``.
         common: The cohort's frequent k-grams.
         k, window: k-gram length and winnowing window.
@@ -522,40 +574,44 @@ class _Masker:
         with_key: Also compute the document's pair-cache key.
     """
 
-    def __init__(self, docs: list[_Doc], curated_hits: list[list], common: KgramSet, *, k: int,
-                 window: int, max_run: int, min_len: int, with_key: bool):
-        self.docs, self.curated_hits, self.common = docs, curated_hits, common
+    def __init__(self, docs: list[_Doc], store: DocStore, curated_hits: list[list],
+                 common: KgramSet, *, k: int, window: int, max_run: int, min_len: int,
+                 with_key: bool):
+        self.docs, self.store, self.curated_hits, self.common = docs, store, curated_hits, common
         self.k, self.window, self.max_run, self.min_len = k, window, max_run, min_len
         self.with_key = with_key
 
     def __call__(self, i: int) -> _Masked:
         d, curated, k = self.docs[i], self.curated_hits[i], self.k
-        bp_mask, runs = doc_boilerplate(d.hashes, self.common, k, self.max_run)
+        norm, hashes = self.store.norm(i, len(d.text)), self.store.hashes(i)
+        bp_mask, runs = doc_boilerplate(hashes, self.common, k, self.max_run)
         found = [(ns, ne, False) for ns, ne in runs if ne - ns >= self.min_len]
         found += [(ns, ne, True) for ns, ne, _ in curated]
-        masked = [(ns, ne) for ns, ne in ((d.norm.norm_pos(s), d.norm.norm_pos(e))
+        masked = [(ns, ne) for ns, ne in ((norm.norm_pos(s), norm.norm_pos(e))
                                           for s, e in d.quote_spans) if ne > ns]
         masked += [(ns, ne) for ns, ne, _ in curated]
-        mask = span_mask(len(d.hashes), masked, k)
+        mask = span_mask(len(hashes), masked, k)
         mask |= bp_mask
         spans = []
         for ns, ne, curated_hit in found:
-            s, e = d.norm.span(ns, ne)
+            s, e = norm.span(ns, ne)
             if any(qs <= s and e <= qe for qs, qe in d.quote_spans):
                 continue
-            spans.append((s, e, d.norm.text[ns:ne], curated_hit))
+            spans.append((s, e, norm.text[ns:ne], curated_hit))
         key = None
         if self.with_key:
             key = _doc_fingerprint(d, mask, [(s, e) for s, e, _, _ in spans])
-        return _Masked(mask, winnow(d.hashes, self.window, mask), spans, key)
+        fps = winnow(hashes, self.window, mask)
+        if self.store.local:
+            self.store.put_mask(i, mask)
+            self.store.put_fps(i, fps)
+            return _Masked(None, None, len(fps), spans, key)
+        return _Masked(mask, fps, len(fps), spans, key)
 
 
-def _doc_fingerprint(d: _Doc, mask: np.ndarray | None = None,
-                     bp_spans: list | None = None) -> bytes:
-    """Hash of one prepared document as far as pair alignment sees it (its mask and
-    boilerplate spans: ``d``'s own unless given)."""
-    mask = d.mask if mask is None else mask
-    bp_spans = d.bp_spans if bp_spans is None else bp_spans
+def _doc_fingerprint(d: _Doc, mask: np.ndarray | None, bp_spans: list) -> bytes:
+    """Hash of one prepared document as far as pair alignment sees it (with its mask
+    and boilerplate spans)."""
     h = hashlib.sha256(d.text.encode("utf-8", "surrogatepass"))
     h.update(b"\0")
     h.update(d.title.encode("utf-8", "surrogatepass"))
@@ -569,33 +625,35 @@ def _doc_fingerprint(d: _Doc, mask: np.ndarray | None = None,
 class _PairAligner:
     """Aligns one candidate pair of prepared documents (a picklable callable for engines).
 
-    Prepared hashes are kept for the most recently used documents: pairs come
-    sorted by their first document, so it is reused pair after pair.
+    A document's normalised text and sorted hashes are read from the store and
+    kept for the most recently used documents: pairs come sorted by their first
+    document, so it is reused pair after pair.
     """
 
-    def __init__(self, docs: list[_Doc], *, k: int, gap: int, merge_gap: int, min_len: int,
-                 min_density: float, cache_size: int = 2048):
-        self.docs = docs
+    def __init__(self, docs: list[_Doc], store: DocStore, *, k: int, gap: int,
+                 merge_gap: int, min_len: int, min_density: float, cache_size: int = 2048):
+        self.docs, self.store = docs, store
         self.k, self.gap, self.merge_gap = k, gap, merge_gap
         self.min_len, self.min_density = min_len, min_density
         self.cache_size = cache_size
-        self._cache: OrderedDict[int, SortedHashes] = OrderedDict()
+        self._cache: OrderedDict[int, tuple[SortedHashes, NormText]] = OrderedDict()
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state["_cache"] = OrderedDict()
         return state
 
-    def _sorted(self, i: int) -> SortedHashes:
-        sh = self._cache.get(i)
-        if sh is None:
-            d = self.docs[i]
-            sh = self._cache[i] = SortedHashes(d.hashes, d.mask)
+    def _prepared(self, i: int) -> tuple[SortedHashes, NormText]:
+        got = self._cache.get(i)
+        if got is None:
+            st = self.store
+            got = self._cache[i] = (SortedHashes(st.hashes(i), st.mask(i)),
+                                    st.norm(i, len(self.docs[i].text)))
             if len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         else:
             self._cache.move_to_end(i)
-        return sh
+        return got
 
     def __call__(self, pair: tuple[int, int, str],
                  ) -> list[tuple[int, int, int, int, float]] | None:
@@ -603,20 +661,21 @@ class _PairAligner:
         ``None`` when alignment found no passage at all (an empty list: passages that
         shrank below ``min_len`` once extended and trimmed)."""
         i, j, _ = pair
-        ps = align(self._sorted(i), self._sorted(j), k=self.k, gap=self.gap,
+        (sh_a, norm_a), (sh_b, norm_b) = self._prepared(i), self._prepared(j)
+        ps = align(sh_a, sh_b, k=self.k, gap=self.gap,
                    merge_gap=self.merge_gap, min_len=self.min_len, min_density=self.min_density)
         if not ps:
             return None
         a, b = self.docs[i], self.docs[j]
         out = []
         for p in ps:
-            sa, ea = _extend(a.text, *a.norm.span(p.a_start, p.a_end))
-            sb, eb = _extend(b.text, *b.norm.span(p.b_start, p.b_end))
+            sa, ea = _extend(a.text, *norm_a.span(p.a_start, p.a_end))
+            sb, eb = _extend(b.text, *norm_b.span(p.b_start, p.b_end))
             sa, ea = _trim(sa, ea, a.quote_spans + a.bp_spans)
             sb, eb = _trim(sb, eb, b.quote_spans + b.bp_spans)
             if ea - sa < self.min_len or eb - sb < self.min_len:
                 continue
-            sim = _similarity(a.norm.text[p.a_start:p.a_end], b.norm.text[p.b_start:p.b_end])
+            sim = _similarity(norm_a.text[p.a_start:p.a_end], norm_b.text[p.b_start:p.b_end])
             out.append((sa, ea, sb, eb, sim))
         return out
 
@@ -673,19 +732,20 @@ def _extend(text: str, s: int, e: int) -> tuple[int, int]:
 
 
 class _KeyFinder:
-    """Which boilerplate keys one text contains (a picklable callable for engines)."""
+    """Which boilerplate keys one document's normalised text contains (a picklable
+    callable for engines)."""
 
-    def __init__(self, keys: list[str], texts: Sequence[str]):
+    def __init__(self, keys: list[str], store: DocStore):
         import ahocorasick
 
-        self.texts = texts
+        self.store = store
         self.auto = ahocorasick.Automaton()
         for n, key in enumerate(keys):
             self.auto.add_word(key, n)
         self.auto.make_automaton()
 
     def __call__(self, i: int) -> list[int]:
-        return sorted({n for _, n in self.auto.iter(self.texts[i])})
+        return sorted({n for _, n in self.auto.iter(self.store.norm_text(i))})
 
 
 def _trim(s: int, e: int, holes: list[tuple[int, int]]) -> tuple[int, int]:
