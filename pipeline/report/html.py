@@ -22,6 +22,7 @@ duplication or engagement still produces a complete report.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import re
@@ -36,6 +37,7 @@ from .atomic import atomic_write_text
 from .charts import heatmap_svg, histogram_svg
 from .highlight import Annotation, render
 from .i18n import strings, subscore_label
+from .page_parts import legend_spans, match_rows, subscore_rows, theme_items
 
 #: An essay is flagged when at least this share of it is copied …
 FLAG_COPIED = 0.30
@@ -377,8 +379,9 @@ def _diff(a: str, b: str, cut: bool = False) -> list[list[int]]:
 
 def _subscores(eng, lang: str, text: str) -> tuple[list[dict], float]:
     rows, total = [], 0.0
+    n_text = len(text)
     for key, v in (eng.subscores or {}).items():
-        label, note, mx, evidence = subscore_label(str(key), lang), "", None, []
+        note, mx, evidence, n_evidence = "", None, [], 0
         if isinstance(v, dict):
             points = next((_num(v[k]) for k in ("points", "weighted", "score", "value")
                            if k in v and _num(v[k]) is not None), None)
@@ -388,11 +391,15 @@ def _subscores(eng, lang: str, text: str) -> tuple[list[dict], float]:
             label = subscore_label(str(key), lang, str(v.get("label") or "") or None)
             note = str(v.get("reason") or v.get("detail") or v.get("note") or "")
             for s in v.get("evidence") or []:
-                sp = _span(s)
-                if sp and 0 <= sp[0] < sp[1] <= len(text):
-                    evidence.append({"start": sp[0], "end": sp[1],
-                                     "text": _clip(text[sp[0]:sp[1]], 60)})
+                sp = (int(s["start"]), int(s["end"])) if (
+                    type(s) is dict and "start" in s and "end" in s) else _span(s)
+                if sp and 0 <= sp[0] < sp[1] <= n_text:
+                    n_evidence += 1
+                    if n_evidence <= 3:  # the page shows three; it counts them all
+                        evidence.append({"start": sp[0], "end": sp[1],
+                                         "text": _clip(text[sp[0]:sp[1]], 60)})
         else:
+            label = subscore_label(str(key), lang)
             points = _num(v)
         if points is None:
             continue
@@ -401,12 +408,19 @@ def _subscores(eng, lang: str, text: str) -> tuple[list[dict], float]:
         if mx:
             width = max(0.0, min(1.0, abs(points) / mx)) * 100
         rows.append({"key": key, "label": label, "points": points, "max": mx, "note": note,
-                     "width": width, "neg": points < 0, "evidence": evidence[:3],
-                     "n_evidence": len(evidence)})
+                     "width": width, "neg": points < 0, "evidence": evidence,
+                     "n_evidence": n_evidence})
     return rows, total
 
 
-def _essay_context(c: _Cohort, e, prev_id: str | None, next_id: str | None) -> dict:
+def _essay_context(c: _Cohort, e, prev_id: str | None, next_id: str | None,
+                   truncate) -> dict:
+    """Everything ``essay.html.j2`` prints for essay ``e``.
+
+    The repeated rows (sub-scores, themes, legend, matches) come as escaped HTML
+    from :mod:`.page_parts`; ``truncate(text)`` shortens a match passage for the
+    match table (the page environment's ``truncate(80)`` filter).
+    """
     t = c.t
     anns: list[Annotation] = []
     data: list[dict] = []
@@ -460,6 +474,9 @@ def _essay_context(c: _Cohort, e, prev_id: str | None, next_id: str | None) -> d
                  if isinstance(x, dict)]
     return {
         "t": t, "e": e, "body": render(e.text, anns), "ann_json": script_json(data),
+        "subs_rows": subscore_rows(eng["subs"], t) if eng else Markup(""),
+        "theme_items": theme_items(themes, t), "legend_spans": legend_spans(legend),
+        "match_rows": match_rows(matches, t, truncate),
         "ui_json": script_json({k: t[k] for k in _UI_KEYS}),
         "legend": legend, "has_marks": bool(kinds_present), "themes": themes, "eng": eng,
         "matches": matches, "largest": c.largest(e), "flags": c.flags(e),
@@ -492,6 +509,7 @@ class _Pages:
         self.c, self.folder, self.extra = c, folder, extra
         self.spool, self.spool_dir = spool, spool_dir
         self.tpl = env.get_template("essay.html.j2")
+        self.truncate = functools.partial(env.filters["truncate"], env, length=80)
         self.css = Markup(_static("report.css"))
         js = _static("essay.js")
         self.js, self.csp = Markup(js), _csp(js)
@@ -501,7 +519,7 @@ class _Pages:
         """Render and write essay ``i``'s page; returns its file name."""
         ids, e = self.ids, self.c.result.essays[i]
         ctx = _essay_context(self.c, e, ids[i - 1] if i > 0 else None,
-                             ids[i + 1] if i + 1 < len(ids) else None)
+                             ids[i + 1] if i + 1 < len(ids) else None, self.truncate)
         page = self.tpl.render(css=self.css, js=self.js, csp=self.csp, lang=self.c.lang, **ctx)
         name = page_name(e.id)
         (self.folder / name).write_text(page, encoding="utf-8")
