@@ -272,25 +272,37 @@ class _Cohort:
 
 
 # -- index -------------------------------------------------------------------------
+def _index_row(c: _Cohort, e) -> dict:
+    """One row of the index table."""
+    cov = c.covered(e)
+    return {
+        "id": e.id, "href": "essays/" + page_name(e.id), "title": e.title,
+        "source": e.source, "author": str(e.meta.get("author") or ""),
+        "unit": str(e.meta.get("unit") or ""), "n_chars": len(e.text),
+        "score": e.engagement.score if e.engagement else None,
+        "copied": float(e.copied_ratio), "largest": c.largest(e, prefix="essays/"),
+        "themes": [c.theme_labels[x] for x in cov], "n_themes": len(cov),
+        "flags": c.flags(e), "warnings": list(e.warnings)}
+
+
 def _index_context(c: _Cohort) -> dict:
+    """Everything ``index.html.j2`` prints.
+
+    Rows are built only for the essays the table lists (at most
+    :data:`INDEX_MAX_ROWS`): the whole cohort contributes a flag and a score
+    each, not a row dict, so the parent's memory does not grow by a row per
+    essay on a large cohort.
+    """
     t, result = c.t, c.result
-    rows = []
-    for e in result.essays:
-        cov = c.covered(e)
-        rows.append({
-            "id": e.id, "href": "essays/" + page_name(e.id), "title": e.title,
-            "source": e.source, "author": str(e.meta.get("author") or ""),
-            "unit": str(e.meta.get("unit") or ""), "n_chars": len(e.text),
-            "score": e.engagement.score if e.engagement else None,
-            "copied": float(e.copied_ratio), "largest": c.largest(e, prefix="essays/"),
-            "themes": [c.theme_labels[x] for x in cov], "n_themes": len(cov),
-            "flags": c.flags(e), "warnings": list(e.warnings)})
-    scores = [r["score"] for r in rows if r["score"] is not None]
-    n_flagged = sum(1 for r in rows if r["flags"])
-    n_all = len(rows)
-    rows = _cap(rows, INDEX_MAX_ROWS)
+    essays = result.essays
+    flagged = [bool(c.flags(e)) for e in essays]
+    scores = [s for s in (e.engagement.score if e.engagement else None for e in essays)
+              if s is not None]
+    n_flagged = sum(flagged)
+    n_all = len(essays)
+    rows = [_index_row(c, essays[i]) for i in _cap(flagged, INDEX_MAX_ROWS)]
     heat = None
-    heat_essays = _cap(list(result.essays), HEATMAP_MAX_ROWS, key=lambda e: bool(c.flags(e)))
+    heat_essays = [essays[i] for i in _cap(flagged, HEATMAP_MAX_ROWS)]
     if c.theme_ids and heat_essays:
         values = [[(float(e.themes[tid].score) if tid in e.themes else None) for tid in c.theme_ids]
                   for e in heat_essays]
@@ -322,12 +334,19 @@ def _index_context(c: _Cohort) -> dict:
     }
 
 
-def _cap(items: list, limit: int, key=lambda r: bool(r["flags"])) -> list:
-    """At most ``limit`` items, flagged ones first, each group in input order."""
-    if len(items) <= limit:
-        return items
-    keep = sorted(range(len(items)), key=lambda i: (not key(items[i]), i))[:limit]
-    return [items[i] for i in sorted(keep)]
+def _cap(flagged: list[bool], limit: int) -> list[int]:
+    """Indices of at most ``limit`` items, flagged ones first, in input order.
+
+    Args:
+        flagged: Whether each item is flagged.
+        limit: How many to keep.
+    """
+    if len(flagged) <= limit:
+        return list(range(len(flagged)))
+    keep = [i for i, f in enumerate(flagged) if f][:limit]
+    if len(keep) < limit:
+        keep += [i for i, f in enumerate(flagged) if not f][:limit - len(keep)]
+    return sorted(keep)
 
 
 def _topics(c: _Cohort) -> dict | None:
@@ -645,17 +664,20 @@ class PageRun:
     def spooled(self):
         """The ``spool`` lines of every essay, in essay order (after :meth:`results`).
 
-        A generator reading one chunk file at a time, removing each once read.
+        A generator reading the chunk files a line at a time (so at most one
+        line and the file buffer are in memory, however large a chunk is),
+        removing each file once read.
         """
         if self.spool_dir is None:
             raise ValueError("PageRun was created without spool=")
         self.results()
         for b in self.chunks:
             path = self.pages.spool_path(b)
-            text = path.read_bytes().decode("utf-8")
-            path.unlink()
             if b[1] > b[0]:
-                yield from text.split("\n")
+                with open(path, "rb") as f:
+                    for line in f:  # splits at b"\n" only, which no JSON line contains
+                        yield (line[:-1] if line.endswith(b"\n") else line).decode("utf-8")
+            path.unlink()
 
     def _close(self) -> None:
         global _PAGES
