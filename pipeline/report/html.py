@@ -173,6 +173,8 @@ class _Cohort:
         self.boilerplate = {b["id"]: b for b in self.cohort.get("boilerplate") or []
                             if isinstance(b, dict) and "id" in b}
         self._topic_labels: dict | None = None
+        #: The panel's UI strings as page JSON (the same on every page).
+        self.ui_json = script_json({k: self.t[k] for k in _UI_KEYS})
         self.cluster_of: dict[str, str] = {}
         for c in self.cohort.get("clusters") or []:
             for eid in c.get("essays") or []:
@@ -496,7 +498,7 @@ def _essay_context(c: _Cohort, e, prev_id: str | None, next_id: str | None,
         "subs_rows": subscore_rows(eng["subs"], t) if eng else Markup(""),
         "theme_items": theme_items(themes, t), "legend_spans": legend_spans(legend),
         "match_rows": match_rows(matches, t, truncate),
-        "ui_json": script_json({k: t[k] for k in _UI_KEYS}),
+        "ui_json": c.ui_json,
         "legend": legend, "has_marks": bool(kinds_present), "themes": themes, "eng": eng,
         "matches": matches, "largest": c.largest(e), "flags": c.flags(e),
         "author": str(e.meta.get("author") or ""), "unit": str(e.meta.get("unit") or ""),
