@@ -235,3 +235,34 @@ def test_theme_evidence_carries_the_cues_found_in_it(report):
     data = json.loads(next(b for a, b in p.scripts if a.get("id") == "ann-data"))
     cues = [d["cues"] for d in data if d["kind"] == "theme" and d["theme"] == "正确政绩观"]
     assert cues == [["形象工程", "唯GDP"], ["显绩"]]      # only cues inside each sentence
+
+
+def test_index_caps_by_the_flagged_first_rule():
+    import random
+
+    from pipeline.report.html import _cap
+
+    def old_rule(flags, limit):  # the rule as first written: a sort over every item
+        if len(flags) <= limit:
+            return list(range(len(flags)))
+        return sorted(sorted(range(len(flags)), key=lambda i: (not flags[i], i))[:limit])
+
+    rng = random.Random(7)
+    for n in (0, 1, 5, 40):
+        for limit in (0, 1, 3, 10, 50):
+            flags = [rng.random() < 0.3 for _ in range(n)]
+            assert _cap(flags, limit) == old_rule(flags, limit)
+
+
+def test_index_builds_rows_only_for_listed_essays(monkeypatch):
+    """A large cohort keeps a flag per essay, not a table row (parent memory)."""
+    import pipeline.report.html as h
+
+    monkeypatch.setattr(h, "INDEX_MAX_ROWS", 2)
+    calls = []
+    orig = h._Cohort.largest
+    monkeypatch.setattr(h._Cohort, "largest", lambda self, e, prefix="": (
+        calls.append(e.id), orig(self, e, prefix))[1])
+    ctx = h._index_context(h._Cohort(sample_result(), "zh"))
+    assert [r["id"] for r in ctx["rows"]] == calls and len(calls) == 2
+    assert ctx["n_all"] == 3

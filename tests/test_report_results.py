@@ -102,3 +102,18 @@ def test_empty_lists_and_deterministic_bytes(run, tmp_path):
     a = write_results(run, tmp_path / "a").read_bytes()
     b = write_results(sample_result(), tmp_path / "b").read_bytes()
     assert a == b and a.endswith(b"\n}\n")
+
+
+def test_essay_line_of_a_compact_essay_equals_the_full_walk():
+    """The SpanList shortcut in essay_line gives the line the _jsonable walk gives."""
+    from pipeline.essay import Span, SpanList
+    from pipeline.report.results import _ENCODE, essay_line
+
+    for e in sample_result().essays:
+        e.sentences = SpanList.of([Span(s.start, s.end) for s in e.sentences])
+        e.extra["ratio"] = 1 / 3                       # a float the walk rounds
+        line = essay_line(e)
+        assert line == _ENCODE(_jsonable(e.to_dict()))
+        assert json.loads(line)["sentences"] == [{"start": s.start, "end": s.end}
+                                                 for s in e.sentences]
+        assert '"ratio":0.333333' in line

@@ -13,7 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
+
+from .page_parts import esc
 
 #: Visual priority when kinds overlap: the first one present colours the
 #: background (``top-<kind>`` class); theme evidence is drawn as an underline.
@@ -107,13 +109,13 @@ def render(text: str, annotations: Sequence[Annotation]) -> Markup:
     """
     parts: list[str] = []
     for seg in segment(len(text), annotations):
-        piece = str(escape(text[seg.start:seg.end]))
+        piece = esc(text[seg.start:seg.end])
         if not seg.refs:
             parts.append(piece)
             continue
         classes = " ".join(["hl"] + [f"k-{k}" for k in seg.kinds] + [f"top-{seg.top}"])
         refs = " ".join(str(r) for r in seg.refs)
-        parts.append(f'<span class="{escape(classes)}" data-a="{refs}" '
+        parts.append(f'<span class="{esc(classes)}" data-a="{refs}" '
                      f'data-s="{seg.start}" data-e="{seg.end}" tabindex="0">{piece}</span>')
     return Markup("".join(parts))
 

@@ -22,6 +22,7 @@ duplication or engagement still produces a complete report.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import re
@@ -36,6 +37,7 @@ from .atomic import atomic_write_text
 from .charts import heatmap_svg, histogram_svg
 from .highlight import Annotation, render
 from .i18n import strings, subscore_label
+from .page_parts import legend_spans, match_rows, subscore_rows, theme_items
 
 #: An essay is flagged when at least this share of it is copied …
 FLAG_COPIED = 0.30
@@ -171,6 +173,8 @@ class _Cohort:
         self.boilerplate = {b["id"]: b for b in self.cohort.get("boilerplate") or []
                             if isinstance(b, dict) and "id" in b}
         self._topic_labels: dict | None = None
+        #: The panel's UI strings as page JSON (the same on every page).
+        self.ui_json = script_json({k: self.t[k] for k in _UI_KEYS})
         self.cluster_of: dict[str, str] = {}
         for c in self.cohort.get("clusters") or []:
             for eid in c.get("essays") or []:
@@ -270,25 +274,37 @@ class _Cohort:
 
 
 # -- index -------------------------------------------------------------------------
+def _index_row(c: _Cohort, e) -> dict:
+    """One row of the index table."""
+    cov = c.covered(e)
+    return {
+        "id": e.id, "href": "essays/" + page_name(e.id), "title": e.title,
+        "source": e.source, "author": str(e.meta.get("author") or ""),
+        "unit": str(e.meta.get("unit") or ""), "n_chars": len(e.text),
+        "score": e.engagement.score if e.engagement else None,
+        "copied": float(e.copied_ratio), "largest": c.largest(e, prefix="essays/"),
+        "themes": [c.theme_labels[x] for x in cov], "n_themes": len(cov),
+        "flags": c.flags(e), "warnings": list(e.warnings)}
+
+
 def _index_context(c: _Cohort) -> dict:
+    """Everything ``index.html.j2`` prints.
+
+    Rows are built only for the essays the table lists (at most
+    :data:`INDEX_MAX_ROWS`): the whole cohort contributes a flag and a score
+    each, not a row dict, so the parent's memory does not grow by a row per
+    essay on a large cohort.
+    """
     t, result = c.t, c.result
-    rows = []
-    for e in result.essays:
-        cov = c.covered(e)
-        rows.append({
-            "id": e.id, "href": "essays/" + page_name(e.id), "title": e.title,
-            "source": e.source, "author": str(e.meta.get("author") or ""),
-            "unit": str(e.meta.get("unit") or ""), "n_chars": len(e.text),
-            "score": e.engagement.score if e.engagement else None,
-            "copied": float(e.copied_ratio), "largest": c.largest(e, prefix="essays/"),
-            "themes": [c.theme_labels[x] for x in cov], "n_themes": len(cov),
-            "flags": c.flags(e), "warnings": list(e.warnings)})
-    scores = [r["score"] for r in rows if r["score"] is not None]
-    n_flagged = sum(1 for r in rows if r["flags"])
-    n_all = len(rows)
-    rows = _cap(rows, INDEX_MAX_ROWS)
+    essays = result.essays
+    flagged = [bool(c.flags(e)) for e in essays]
+    scores = [s for s in (e.engagement.score if e.engagement else None for e in essays)
+              if s is not None]
+    n_flagged = sum(flagged)
+    n_all = len(essays)
+    rows = [_index_row(c, essays[i]) for i in _cap(flagged, INDEX_MAX_ROWS)]
     heat = None
-    heat_essays = _cap(list(result.essays), HEATMAP_MAX_ROWS, key=lambda e: bool(c.flags(e)))
+    heat_essays = [essays[i] for i in _cap(flagged, HEATMAP_MAX_ROWS)]
     if c.theme_ids and heat_essays:
         values = [[(float(e.themes[tid].score) if tid in e.themes else None) for tid in c.theme_ids]
                   for e in heat_essays]
@@ -320,12 +336,19 @@ def _index_context(c: _Cohort) -> dict:
     }
 
 
-def _cap(items: list, limit: int, key=lambda r: bool(r["flags"])) -> list:
-    """At most ``limit`` items, flagged ones first, each group in input order."""
-    if len(items) <= limit:
-        return items
-    keep = sorted(range(len(items)), key=lambda i: (not key(items[i]), i))[:limit]
-    return [items[i] for i in sorted(keep)]
+def _cap(flagged: list[bool], limit: int) -> list[int]:
+    """Indices of at most ``limit`` items, flagged ones first, in input order.
+
+    Args:
+        flagged: Whether each item is flagged.
+        limit: How many to keep.
+    """
+    if len(flagged) <= limit:
+        return list(range(len(flagged)))
+    keep = [i for i, f in enumerate(flagged) if f][:limit]
+    if len(keep) < limit:
+        keep += [i for i, f in enumerate(flagged) if not f][:limit - len(keep)]
+    return sorted(keep)
 
 
 def _topics(c: _Cohort) -> dict | None:
@@ -377,8 +400,9 @@ def _diff(a: str, b: str, cut: bool = False) -> list[list[int]]:
 
 def _subscores(eng, lang: str, text: str) -> tuple[list[dict], float]:
     rows, total = [], 0.0
+    n_text = len(text)
     for key, v in (eng.subscores or {}).items():
-        label, note, mx, evidence = subscore_label(str(key), lang), "", None, []
+        note, mx, evidence, n_evidence = "", None, [], 0
         if isinstance(v, dict):
             points = next((_num(v[k]) for k in ("points", "weighted", "score", "value")
                            if k in v and _num(v[k]) is not None), None)
@@ -388,11 +412,15 @@ def _subscores(eng, lang: str, text: str) -> tuple[list[dict], float]:
             label = subscore_label(str(key), lang, str(v.get("label") or "") or None)
             note = str(v.get("reason") or v.get("detail") or v.get("note") or "")
             for s in v.get("evidence") or []:
-                sp = _span(s)
-                if sp and 0 <= sp[0] < sp[1] <= len(text):
-                    evidence.append({"start": sp[0], "end": sp[1],
-                                     "text": _clip(text[sp[0]:sp[1]], 60)})
+                sp = (int(s["start"]), int(s["end"])) if (
+                    type(s) is dict and "start" in s and "end" in s) else _span(s)
+                if sp and 0 <= sp[0] < sp[1] <= n_text:
+                    n_evidence += 1
+                    if n_evidence <= 3:  # the page shows three; it counts them all
+                        evidence.append({"start": sp[0], "end": sp[1],
+                                         "text": _clip(text[sp[0]:sp[1]], 60)})
         else:
+            label = subscore_label(str(key), lang)
             points = _num(v)
         if points is None:
             continue
@@ -401,12 +429,19 @@ def _subscores(eng, lang: str, text: str) -> tuple[list[dict], float]:
         if mx:
             width = max(0.0, min(1.0, abs(points) / mx)) * 100
         rows.append({"key": key, "label": label, "points": points, "max": mx, "note": note,
-                     "width": width, "neg": points < 0, "evidence": evidence[:3],
-                     "n_evidence": len(evidence)})
+                     "width": width, "neg": points < 0, "evidence": evidence,
+                     "n_evidence": n_evidence})
     return rows, total
 
 
-def _essay_context(c: _Cohort, e, prev_id: str | None, next_id: str | None) -> dict:
+def _essay_context(c: _Cohort, e, prev_id: str | None, next_id: str | None,
+                   truncate) -> dict:
+    """Everything ``essay.html.j2`` prints for essay ``e``.
+
+    The repeated rows (sub-scores, themes, legend, matches) come as escaped HTML
+    from :mod:`.page_parts`; ``truncate(text)`` shortens a match passage for the
+    match table (the page environment's ``truncate(80)`` filter).
+    """
     t = c.t
     anns: list[Annotation] = []
     data: list[dict] = []
@@ -460,7 +495,10 @@ def _essay_context(c: _Cohort, e, prev_id: str | None, next_id: str | None) -> d
                  if isinstance(x, dict)]
     return {
         "t": t, "e": e, "body": render(e.text, anns), "ann_json": script_json(data),
-        "ui_json": script_json({k: t[k] for k in _UI_KEYS}),
+        "subs_rows": subscore_rows(eng["subs"], t) if eng else Markup(""),
+        "theme_items": theme_items(themes, t), "legend_spans": legend_spans(legend),
+        "match_rows": match_rows(matches, t, truncate),
+        "ui_json": c.ui_json,
         "legend": legend, "has_marks": bool(kinds_present), "themes": themes, "eng": eng,
         "matches": matches, "largest": c.largest(e), "flags": c.flags(e),
         "author": str(e.meta.get("author") or ""), "unit": str(e.meta.get("unit") or ""),
@@ -492,6 +530,7 @@ class _Pages:
         self.c, self.folder, self.extra = c, folder, extra
         self.spool, self.spool_dir = spool, spool_dir
         self.tpl = env.get_template("essay.html.j2")
+        self.truncate = functools.partial(env.filters["truncate"], env, length=80)
         self.css = Markup(_static("report.css"))
         js = _static("essay.js")
         self.js, self.csp = Markup(js), _csp(js)
@@ -501,7 +540,7 @@ class _Pages:
         """Render and write essay ``i``'s page; returns its file name."""
         ids, e = self.ids, self.c.result.essays[i]
         ctx = _essay_context(self.c, e, ids[i - 1] if i > 0 else None,
-                             ids[i + 1] if i + 1 < len(ids) else None)
+                             ids[i + 1] if i + 1 < len(ids) else None, self.truncate)
         page = self.tpl.render(css=self.css, js=self.js, csp=self.csp, lang=self.c.lang, **ctx)
         name = page_name(e.id)
         (self.folder / name).write_text(page, encoding="utf-8")
@@ -627,17 +666,20 @@ class PageRun:
     def spooled(self):
         """The ``spool`` lines of every essay, in essay order (after :meth:`results`).
 
-        A generator reading one chunk file at a time, removing each once read.
+        A generator reading the chunk files a line at a time (so at most one
+        line and the file buffer are in memory, however large a chunk is),
+        removing each file once read.
         """
         if self.spool_dir is None:
             raise ValueError("PageRun was created without spool=")
         self.results()
         for b in self.chunks:
             path = self.pages.spool_path(b)
-            text = path.read_bytes().decode("utf-8")
-            path.unlink()
             if b[1] > b[0]:
-                yield from text.split("\n")
+                with open(path, "rb") as f:
+                    for line in f:  # splits at b"\n" only, which no JSON line contains
+                        yield (line[:-1] if line.endswith(b"\n") else line).decode("utf-8")
+            path.unlink()
 
     def _close(self) -> None:
         global _PAGES

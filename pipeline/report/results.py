@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .. import __version__
-from ..essay import SCHEMA
+from ..essay import SCHEMA, SpanList
 from .atomic import AtomicFile
 
 #: Types passed through unchanged by :func:`_jsonable` (exact types, not subclasses).
@@ -128,8 +128,19 @@ def _list_parts(key: str, items: Iterable[str]) -> Iterator[str]:
 
 
 def essay_line(essay) -> str:
-    """One essay's entry of ``results.json`` as compact JSON (its line in the file)."""
-    return _ENCODE(_jsonable(essay.to_dict()))
+    """One essay's entry of ``results.json`` as compact JSON (its line in the file).
+
+    The sentence list of a compact essay (a :class:`~pipeline.essay.SpanList`:
+    plain ints from an array) is already plain JSON data, so it skips the
+    :func:`_jsonable` walk (about half of an essay's dicts); the line is the same.
+    """
+    d = essay.to_dict()
+    if type(essay.sentences) is SpanList and type(d.get("sentences")) is list:
+        sentences, d["sentences"] = d["sentences"], None
+        d = _jsonable(d)
+        d["sentences"] = sentences
+        return _ENCODE(d)
+    return _ENCODE(_jsonable(d))
 
 
 def results_parts(result, essay_lines: Iterable[str] | None = None) -> Iterator[str]:
