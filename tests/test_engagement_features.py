@@ -240,3 +240,30 @@ def test_scores_same_with_or_without_stored_features_and_jobs(sample_run):
     scorer.process(again, {"engine": LocalEngine(2)})
     assert _scores(again) == _scores(sample_run.essays)
     assert len({e["score"] for e in _scores(again)}) > 10  # real, varied scores
+
+
+class _Engine:
+    """An engine stub that records how often ``map`` was called (pickling what it maps)."""
+
+    def __init__(self, name: str):
+        self.name, self.calls = name, 0
+
+    def map(self, fn, items):
+        import pickle
+
+        self.calls += 1
+        fn = pickle.loads(pickle.dumps(fn))  # as a remote worker receives it
+        return [fn(x) for x in items]
+
+
+def test_scorer_spreads_only_on_a_remote_engine(sample_run):
+    """A local engine scores in process (cheaper than a pool for ~0.1 ms an essay); a remote
+    (Dask) engine gets the work; both give the in-process scores."""
+    scorer = EngagementScorer.from_settings(Settings())
+    local, remote = _Engine("local"), _Engine("dask")
+    here = copy.deepcopy(sample_run.essays)
+    scorer.process(here, {"engine": local})
+    there = copy.deepcopy(sample_run.essays)
+    scorer.process(there, {"engine": remote})
+    assert local.calls == 0 and remote.calls == 2  # copy direction, then scores
+    assert _scores(here) == _scores(there) == _scores(sample_run.essays)
