@@ -129,3 +129,10 @@ def test_word_ids_compare_as_the_words(parts):
 def test_mtld_of_ids_equals_mtld(words):
     assert F.mtld_of_ids(words) == F.mtld(words)
     assert F.mtld_of_ids(words) == F.mtld([str(w) for w in words])
+
+
+def test_no_whitespace_above_the_space_table():
+    """``features._IS_SPACE`` (per-sentence non-space lengths) covers every whitespace char."""
+    assert not any(chr(c).isspace() for c in range(F._SPACE_LIMIT, 0x110000))
+    assert [c for c in range(F._SPACE_LIMIT) if F._IS_SPACE[c]] == [
+        c for c in range(F._SPACE_LIMIT) if chr(c).isspace()]

@@ -33,13 +33,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..essay import Essay, Span, nonspace_len
+from ..essay import Essay, Span, SpanList, nonspace_len
 from ..segment import token_offsets, token_texts
 from .patterns import (  # noqa: F401 - re-exported: tests and scorer read them here
     ACTION_VERBS, CJK, FIRST_PERSON, FUTURE, MEASURABLE, MODAL_AFTER, OWN_ROLE, PAIBI_ITEMS,
     PAIBI_LEADS, SELF_CRITIC, SPECIFIC_PATTERNS, SPECIFIC_STOP, _BIGRAM_STOP, _BRACKETED,
     _CJK_BIGRAMS, _CLAUSE, _CURLY_QUOTE, _FIRST_PERSON_HINT, _LEADS_BY_FIRST, _LONG_LEADS,
-    _LONG_LEAD_STARTS, _NON_WORD, _NUMBER_STOP, _SCAN_PLAN, _SPACE, _WORD, _anchored, _finditer,
+    _LONG_LEAD_STARTS, _NON_WORD, _NUMBER_STOP, _SCAN_PLAN, _WORD, _anchored, _finditer,
     load_taohua, phrase_regex,
 )
 
@@ -421,7 +421,6 @@ def _long_leads(text: str) -> tuple[str, ...]:
 #: ``_BIGRAM_STOP`` as :func:`_shared_bigram_rows` keys.
 _STOP_KEYS = frozenset((ord(bg[0]) << 21) | ord(bg[1]) for bg in _BIGRAM_STOP if len(bg) == 2)
 _KEY_MASK = (1 << 42) - 1
-_NON_WORD_BUT_NUL = re.compile(rf"[^{CJK}A-Za-z0-9\x00]+")  # :data:`_NON_WORD` keeping NUL
 
 
 def _shared_bigram_rows(cp: np.ndarray, starts: list[int], ends: list[int]) -> set[int]:
@@ -517,28 +516,23 @@ def analyse(essay: Essay, slogans: re.Pattern | None, key: int | None = None) ->
     rows, items, hits, curly = array("i"), array("i"), array("i"), array("i")
     for m in _CURLY_QUOTE.finditer(text):
         curly.extend((m.start(1), m.end(1)))
-    sents = essay.sentences or [Span(0, len(text))] if text else []
-    starts = [sp.start for sp in sents]
-    ends = [sp.end for sp in sents]
+    starts, ends = _sentence_bounds(essay.sentences or [Span(0, len(text))] if text else [])
     if slogans is not None and slogans.match("") is not None:  # empty matches: scan alone
         found, sl_found, dirty = _text_scans(text, starts, ends, None)
-        dirty = set(range(len(sents)))
+        dirty = set(range(len(starts)))
     else:
         found, sl_found, dirty = _text_scans(text, starts, ends, slogans)
-    spaced = _spaced(text, starts, ends)
     cp = _code_points(text)
     long_leads = _long_leads(text)
     shared = _shared_bigram_rows(cp, starts, ends)
     prev_leads: list[str] = []
     seen: set[str] = set()
     texts = [text[a:b] for a, b in zip(starts, ends)]
-    if "\0" in text:
-        norms = [_NON_WORD.sub("", s) for s in texts]
-    else:  # one substitution for all sentences (NUL is kept: it separates them)
-        norms = _NON_WORD_BUT_NUL.sub("", "\0".join(texts)).split("\0")
+    word = _word_chars(cp)
+    norms, lengths = _norms_and_lengths(cp, word, starts, ends)
     for k, (a, b) in enumerate(zip(starts, ends)):
         s = texts[k]
-        n = nonspace_len(s) if k in spaced else b - a
+        n = lengths[k]
         if not n:
             continue
         r = len(rows) // 4
@@ -572,10 +566,50 @@ def analyse(essay: Essay, slogans: re.Pattern | None, key: int | None = None) ->
                 rows[4 * j + 3] |= PAIBI
             flags |= PAIBI
         rows.extend((a, b, n, flags))
-    words = _word_ids(essay.tokens, text, cp)
+    words = _word_ids(essay.tokens, text, cp, word)
     return TextFeatures(slogan_key(slogans) if key is None else key, nonspace_len(text),
                         mtld_of_ids(words) if isinstance(words, np.ndarray) else mtld(words),
                         len(words), rows, items, hits, curly)
+
+
+def _sentence_bounds(sents) -> tuple[list[int], list[int]]:
+    """``(starts, ends)`` of the sentences (a :class:`SpanList`'s without building spans)."""
+    if isinstance(sents, SpanList):
+        o = sents.offsets()
+        return o[0::2].tolist(), o[1::2].tolist()
+    return [sp.start for sp in sents], [sp.end for sp in sents]
+
+
+#: Every whitespace character (``str.isspace``, i.e. what ``\s`` and
+#: :func:`~pipeline.essay.nonspace_len` skip) is below U+3001 (tested).
+_SPACE_LIMIT = 0x3001
+_IS_SPACE = np.array([chr(c).isspace() for c in range(_SPACE_LIMIT)] + [False])
+
+
+def _word_chars(cp: np.ndarray) -> np.ndarray:
+    """Which code points are word characters: CJK, ASCII digits and letters (:data:`_WORD`)."""
+    return ((cp >= 0x4E00) & (cp <= 0x9FFF)) | ((cp >= 48) & (cp <= 57)) | (
+        ((cp | 32) >= 97) & ((cp | 32) <= 122))
+
+
+def _norms_and_lengths(cp: np.ndarray, word: np.ndarray, starts: list[int], ends: list[int]
+                       ) -> tuple[list[str], list[int]]:
+    """Per sentence, its word characters (``_NON_WORD.sub("", s)``: the repeat key) and its
+    non-space length (:func:`~pipeline.essay.nonspace_len`), from the essay's code points."""
+    if not starts:
+        return [], []
+    at = np.array(starts + ends, dtype=np.intp)
+    k = len(starts)
+    seen = np.zeros(len(cp) + 1, dtype=np.int64)
+    np.cumsum(word, out=seen[1:])
+    kept = cp[word].astype("<u4").tobytes().decode("utf-32-le")
+    w = seen[at].tolist()
+    norms = [kept[x:y] for x, y in zip(w[:k], w[k:])]
+    spaces = np.zeros(len(cp) + 1, dtype=np.int64)
+    np.cumsum(_IS_SPACE[np.minimum(cp, _SPACE_LIMIT)], out=spaces[1:])
+    sp = spaces[at].tolist()
+    lengths = [(b - a) - (y - x) for a, b, x, y in zip(starts, ends, sp[:k], sp[k:])]
+    return norms, lengths
 
 
 def _code_points(text: str) -> np.ndarray:
@@ -583,7 +617,8 @@ def _code_points(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4").astype(np.int64)
 
 
-def _word_ids(tokens, text: str = "", cp: np.ndarray | None = None) -> np.ndarray | list:
+def _word_ids(tokens, text: str = "", cp: np.ndarray | None = None,
+              word: np.ndarray | None = None) -> np.ndarray | list:
     """The tokens with a letter, digit or CJK character (:data:`_WORD`), as MTLD needs them:
     equal words by equal values.
 
@@ -600,12 +635,11 @@ def _word_ids(tokens, text: str = "", cp: np.ndarray | None = None) -> np.ndarra
     if cp is None or not tokens.over(text):  # ``cp``: the code points of ``text``
         text = tokens.text
         cp = _code_points(text)
+        word = None
     o = np.frombuffer(offsets, dtype=np.intc)
     s, e = o[0::2].astype(np.intp), o[1::2].astype(np.intp)
-    word_char = ((cp >= 0x4E00) & (cp <= 0x9FFF)) | ((cp >= 48) & (cp <= 57)) | (
-        ((cp | 32) >= 97) & ((cp | 32) <= 122))
     seen = np.zeros(len(cp) + 1, dtype=np.int64)
-    np.cumsum(word_char, out=seen[1:])
+    np.cumsum(_word_chars(cp) if word is None else word, out=seen[1:])
     keep = seen[e] > seen[s]
     s, e = s[keep], e[keep]
     n = e - s
@@ -618,19 +652,6 @@ def _word_ids(tokens, text: str = "", cp: np.ndarray | None = None) -> np.ndarra
         for i, a, b in zip(long_.tolist(), s[long_].tolist(), e[long_].tolist()):
             ids[i] = -1 - rank.setdefault(text[a:b], len(rank))
     return ids
-
-
-def _spaced(text: str, starts: list[int], ends: list[int]) -> set[int]:
-    """Indices of the sentences with whitespace inside (the others' length is all non-space)."""
-    out: set[int] = set()
-    for m in _SPACE.finditer(text):
-        st, en = m.span()
-        j = max(0, bisect_right(starts, st) - 1)
-        while j < len(starts) and starts[j] < en:
-            if ends[j] > st:
-                out.add(j)
-            j += 1
-    return out
 
 
 def resolve(essay: Essay, tf: TextFeatures) -> EssayFeatures:
