@@ -24,7 +24,7 @@ MODELS = ROOT / "models"
 #: Pattern characters plus sentence ends, quotes that cross them, spaces and a non-BMP char.
 ALPHABET = ("省县镇社区街道中心局委员会办公室派出所支部的是在个名年月了和我们本人作为要必须坚持进一步"
             "不断“”《》，。！？!?、；0123456789两三十百万季度周天今去上例如以为例改革行动专项试点工作法"
-            "程序老群众目标导向问题\n \u3000𠀀")
+            "程序老群众目标导向问题\n \u3000𠀀：,;:")
 texts = st.text(alphabet=ALPHABET, max_size=120)
 
 

@@ -326,7 +326,8 @@ def _personal(sent: str, window: int = 24) -> tuple[bool, bool]:
     return action, critic
 
 
-def _paibi(sent: str, long_leads: tuple[str, ...] | None = None, shared: bool = True) -> bool:
+def _paibi(sent: str, long_leads: tuple[str, ...] | None = None, shared: bool = True,
+           leads: bool = True) -> bool:
     """Parallelism: ≥3 clauses with one lead (要…，要…，要…), or ≥3 short items sharing a bigram.
 
     Args:
@@ -334,7 +335,12 @@ def _paibi(sent: str, long_leads: tuple[str, ...] | None = None, shared: bool = 
         long_leads: The long leads that can occur 3 times (``None``: any of them).
         shared: ``False`` when no bigram can be shared by 3 items (no CJK bigram outside
             ``_BIGRAM_STOP`` occurs 3 times in ``sent``: :func:`_shared_bigram_rows`).
+        leads: ``False`` when fewer than 3 clauses can start with a lead (:func:`_lead_rows`).
     """
+    if not (leads or shared):  # only a long lead occurring 3 times is left to find
+        if long_leads is None:
+            long_leads = _LONG_LEADS if len(_LONG_LEAD_STARTS.findall(sent)) >= 3 else ()
+        return any(sent.count(lead) >= 3 for lead in long_leads)
     clauses = list(filter(None, map(str.strip, _CLAUSE.split(sent))))
     if len(clauses) >= 3:
         starts: dict[str, int] = {}
@@ -440,7 +446,8 @@ def _shared_bigram_rows(cp: np.ndarray, starts: list[int], ends: list[int]) -> s
             if x & _KEY_MASK not in _STOP_KEYS}
 
 
-def _sentence_flags(s: str, long_leads: tuple[str, ...] | None = None, shared: bool = True) -> int:
+def _sentence_flags(s: str, long_leads: tuple[str, ...] | None = None, shared: bool = True,
+                    leads: bool = True) -> int:
     """The flags of a sentence (:func:`_paibi` takes the essay's prefilters)."""
     action, critic = _personal(s)
     flags = ACTION * action | CRITIC * critic
@@ -448,9 +455,37 @@ def _sentence_flags(s: str, long_leads: tuple[str, ...] | None = None, shared: b
         flags |= ROLE
     if FUTURE.search(s):
         flags |= COMMIT | (CONCRETE if MEASURABLE.search(s) else 0)
-    if _paibi(s, long_leads, shared):
+    if _paibi(s, long_leads, shared, leads):
         flags |= PAIBI
     return flags
+
+
+#: Code points (below U+10000) that start a 排比 lead, and the clause separators (:data:`_CLAUSE`).
+_LEAD_FIRST = np.zeros(0x10001, dtype=bool)
+_LEAD_FIRST[[ord(c) for c in _LEADS_BY_FIRST]] = True
+_CLAUSE_SEP = np.zeros(0x10001, dtype=bool)
+_CLAUSE_SEP[[ord(c) for c in "，；,;：:、"]] = True
+
+
+def _lead_rows(cp: np.ndarray, space: np.ndarray, starts: list[int], ends: list[int]) -> set[int]:
+    """Indices of the sentences where at least 3 clauses can start with a 排比 lead.
+
+    A clause's first character (after ``strip``) follows the sentence start, a clause
+    separator or whitespace; counting such positions that hold a lead's first character
+    over-counts, never under-counts, the clauses :func:`_paibi` finds with one lead.
+    """
+    if not starts or not len(cp):
+        return set()
+    c = np.minimum(cp, 0x10000)
+    at = _LEAD_FIRST[c]
+    at[1:] &= _CLAUSE_SEP[c[:-1]] | space[:-1]
+    s = np.array(starts, dtype=np.intp)
+    s = s[s < len(cp)]
+    at[s] = _LEAD_FIRST[c[s]]
+    seen = np.zeros(len(cp) + 1, dtype=np.int64)
+    np.cumsum(at, out=seen[1:])
+    n = seen[np.array(ends, dtype=np.intp)] - seen[np.array(starts, dtype=np.intp)]
+    return set(np.flatnonzero(n >= 3).tolist())
 
 
 def _sentence_of(st: int, en: int, starts: list[int], ends: list[int], dirty: set[int]) -> int:
@@ -529,7 +564,9 @@ def analyse(essay: Essay, slogans: re.Pattern | None, key: int | None = None) ->
     seen: set[str] = set()
     texts = [text[a:b] for a, b in zip(starts, ends)]
     word = _word_chars(cp)
-    norms, lengths = _norms_and_lengths(cp, word, starts, ends)
+    space = _IS_SPACE[np.minimum(cp, _SPACE_LIMIT)]
+    norms, lengths = _norms_and_lengths(cp, word, space, starts, ends)
+    lead_rows = _lead_rows(cp, space, starts, ends)
     for k, (a, b) in enumerate(zip(starts, ends)):
         s = texts[k]
         n = lengths[k]
@@ -554,7 +591,7 @@ def analyse(essay: Essay, slogans: re.Pattern | None, key: int | None = None) ->
                 items.extend((r, ki, p, p + len(t)))
             for st, en in sl_found.get(k, ()):
                 hits.extend((r, st, en))
-        flags = _sentence_flags(s, long_leads, k in shared)
+        flags = _sentence_flags(s, long_leads, k in shared, k in lead_rows)
         lead = ""
         for ld in _LEADS_BY_FIRST.get(s[0], ()):
             if s.startswith(ld):
@@ -567,7 +604,7 @@ def analyse(essay: Essay, slogans: re.Pattern | None, key: int | None = None) ->
             flags |= PAIBI
         rows.extend((a, b, n, flags))
     words = _word_ids(essay.tokens, text, cp, word)
-    return TextFeatures(slogan_key(slogans) if key is None else key, nonspace_len(text),
+    return TextFeatures(slogan_key(slogans) if key is None else key, len(text) - int(space.sum()),
                         mtld_of_ids(words) if isinstance(words, np.ndarray) else mtld(words),
                         len(words), rows, items, hits, curly)
 
@@ -592,8 +629,8 @@ def _word_chars(cp: np.ndarray) -> np.ndarray:
         ((cp | 32) >= 97) & ((cp | 32) <= 122))
 
 
-def _norms_and_lengths(cp: np.ndarray, word: np.ndarray, starts: list[int], ends: list[int]
-                       ) -> tuple[list[str], list[int]]:
+def _norms_and_lengths(cp: np.ndarray, word: np.ndarray, space: np.ndarray, starts: list[int],
+                       ends: list[int]) -> tuple[list[str], list[int]]:
     """Per sentence, its word characters (``_NON_WORD.sub("", s)``: the repeat key) and its
     non-space length (:func:`~pipeline.essay.nonspace_len`), from the essay's code points."""
     if not starts:
@@ -606,7 +643,7 @@ def _norms_and_lengths(cp: np.ndarray, word: np.ndarray, starts: list[int], ends
     w = seen[at].tolist()
     norms = [kept[x:y] for x, y in zip(w[:k], w[k:])]
     spaces = np.zeros(len(cp) + 1, dtype=np.int64)
-    np.cumsum(_IS_SPACE[np.minimum(cp, _SPACE_LIMIT)], out=spaces[1:])
+    np.cumsum(space, out=spaces[1:])
     sp = spaces[at].tolist()
     lengths = [(b - a) - (y - x) for a, b, x, y in zip(starts, ends, sp[:k], sp[k:])]
     return norms, lengths
