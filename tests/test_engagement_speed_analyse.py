@@ -136,3 +136,14 @@ def test_no_whitespace_above_the_space_table():
     assert not any(chr(c).isspace() for c in range(F._SPACE_LIMIT, 0x110000))
     assert [c for c in range(F._SPACE_LIMIT) if F._IS_SPACE[c]] == [
         c for c in range(F._SPACE_LIMIT) if chr(c).isspace()]
+
+
+@pytest.mark.parametrize("text", ["要学习，要实践，要反思。", "我们 要学习， 要实践，\u3000要反思。",
+                                  "坚持学习；坚持实践、坚持反思：坚持。", "要学习要实践要反思。"])
+def test_lead_prefilter_keeps_every_clause_lead_paibi(text):
+    """``_lead_rows`` must flag every sentence whose clauses repeat a lead 3 times."""
+    cp = F._code_points(text)
+    space = F._IS_SPACE[F.np.minimum(cp, F._SPACE_LIMIT)]
+    leads = 0 in F._lead_rows(cp, space, [0], [len(text)])
+    assert F._paibi(text, (), False, leads) == F._paibi(text)
+    assert leads == (text != "要学习要实践要反思。")
