@@ -148,27 +148,19 @@ class EngagementScorer:
             k in context for k in ("clusters", "boilerplate", "templates"))
         themes_ran = any(e.themes for e in essays) or "profile" in context
         engine = context.get("engine")
-        if not _spread(engine):  # each essay tallied once: for the direction and the score
-            tallies = [self.tally(e) for e in essays]
-            paired_ids = {e.id for e in self._paired(essays)}
-            substance = {e.id: self.substance(t) for e, t in zip(essays, tallies)
-                         if e.id in paired_ids}
-        else:
-            paired = self._paired(essays)  # only these need a substance for the direction
-            substance = dict(zip((e.id for e in paired),
-                                 _map(engine, self.essay_substance, paired)))
-        excused = self.direction(essays, substance)
+        if not _spread(engine):
+            engine = None  # score in this process
+        paired = self._paired(essays)  # only these need a substance for the copy direction
+        substance = _map(engine, self.essay_substance, paired)
+        excused = self.direction(essays, {e.id: q for e, q in zip(paired, substance)})
         by_order: dict[str, set[str]] = {}  # copier → sources it was judged against by order only
         for src, copiers in excused.items():
             for c, basis in copiers.items():
                 if basis == "order":
                     by_order.setdefault(c, set()).add(src)
         excused_ids = {i: set(v) for i, v in excused.items() if v}
-        job = partial(_score_job, self, dup_ran, themes_ran, excused_ids, by_order)
-        if not _spread(engine):
-            scored = [job(e, t) for e, t in zip(essays, tallies)]
-        else:
-            scored = _map(engine, job, essays)
+        scored = _map(engine, partial(_score_job, self, dup_ran, themes_ran, excused_ids,
+                                      by_order), essays)
         for e, eng in zip(essays, scored):
             e.engagement = eng
         context["engagement"] = {
@@ -369,10 +361,9 @@ def _map(engine, fn, items: list) -> list:
 
 def _score_job(scorer: EngagementScorer, duplication_ran: bool, themes_ran: bool,
                excused: dict[str, set[str]], by_order: dict[str, set[str]],
-               essay: Essay, feats: Tally | None = None) -> Engagement:
+               essay: Essay) -> Engagement:
     """Score one essay of the cohort, given the copy directions decided for all of them
-    (``excused``/``by_order``: essay id → source ids, only non-empty entries) and, when
-    the caller has it, its :class:`Tally` (``feats``)."""
+    (``excused``/``by_order``: essay id → source ids, only non-empty entries)."""
     return scorer.score(essay, duplication_ran=duplication_ran, themes_ran=themes_ran,
-                        excused=excused.get(essay.id, set()), feats=feats,
+                        excused=excused.get(essay.id, set()),
                         by_order=by_order.get(essay.id, set()))
