@@ -29,6 +29,9 @@ _HEAD_NUMBERED = re.compile(
     rf"(?:(?<=^)|(?<=\n)|(?<=[。！？!?]))[ \t]*"
     rf"(?P<title>[^\n。！？!?“”]{{0,60}}?《[^》\n]{{2,60}}》[^\n。！？!?]{{0,12}}?心得\s*(?:体会)?"
     rf"\s*(?:之)?[（(]?[{NUM}]{{1,3}}[）)]?)(?![{NUM}篇])")
+#: Every ``_HEAD_NUMBERED`` match contains this (it starts with a literal, so ``re`` finds
+#: it fast, where the full pattern is tried at every position).
+_NUMBERED_HINT = re.compile(rf"心得\s*(?:体会)?\s*(?:之)?[（(]?[{NUM}]")
 _TERMINAL = re.compile(r"[。！？!?]")
 _CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff》《\d])[ \t]+(?=[\u4e00-\u9fff《》\d])")
 #: Body lines are at least this long or carry sentence punctuation.
@@ -81,7 +84,7 @@ def find_headings(text: str) -> list[_Heading]:
     if "【" in text or "篇" in text or "范文" in text:
         for m in _HEAD_MARK.finditer(text):
             found.append(_Heading(m.start(), m.end(), _tidy_title(m.group()), True))
-    if "《" in text and "心得" in text:
+    if "《" in text and _NUMBERED_HINT.search(text):
         for m in _HEAD_NUMBERED.finditer(text):
             found.append(_Heading(m.start("title"), m.end(), _tidy_title(m.group("title")),
                                   False))

@@ -118,3 +118,32 @@ def test_fast_paths_equal_every_rule_applied(seed, monkeypatch):
     got = clean_text(raw)
     monkeypatch.setattr(c, "_clean_once", _every_rule_once)
     assert got == clean_text(raw)
+
+
+# -- the fast forms of the look-behind rules find what the rules find ------------------
+from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
+
+_RULE_CHARS = "中文群众，。》“”「『（）《 ,:;?!()\n abjī"
+
+
+@hsettings(max_examples=500, deadline=None)
+@given(st.text(alphabet=_RULE_CHARS, max_size=40))
+def test_fast_rule_regexes_match_the_rules(s):
+    import pipeline.clean as c
+
+    for slow, fast in ((c._PUNCT_NEAR_CJK, c._PUNCT_NEAR_CJK_FAST),
+                       (c._CJK_SPACE, c._CJK_SPACE_FAST)):
+        assert [m.span() for m in fast.finditer(s)] == [m.span() for m in slow.finditer(s)]
+    if c._PINYIN.search(s):
+        assert c._PINYIN_HINT.search(s)
+
+
+def test_fast_rule_regexes_on_examples():
+    import pipeline.clean as c
+
+    for s in ("中,a", "a,中", "中(文)", "中 文", "中  ，", "中 ( 文", "中a(b中)", "》,强调", "政績(jī)觀",
+              "中 (zhèng)"):
+        for slow, fast in ((c._PUNCT_NEAR_CJK, c._PUNCT_NEAR_CJK_FAST),
+                           (c._CJK_SPACE, c._CJK_SPACE_FAST)):
+            assert [m.span() for m in fast.finditer(s)] == [m.span() for m in slow.finditer(s)], s
+        assert bool(c._PINYIN.search(s)) <= bool(c._PINYIN_HINT.search(s))

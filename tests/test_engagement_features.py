@@ -30,7 +30,7 @@ SAMPLE = ROOT / "corpora" / "sample"
 #: quote marks, first person, leads and clause punctuation.
 ALPHABET = ("省县镇乡村街道社区小园开发市场口岸局委员会办公室中心公司银行医院学校大队派出所支部党"
             "组服务站窗科的是在每个名年月了和我们本人作为要必须坚持进一步“”《》，。、；0123456789"
-            "两三十百万季度周天今去上下例如改革行动专项试点工作法程序老群众\n ")
+            "两三十百万季度周天今去上下例如改革行动专项试点工作法程序老群众\n .%１２")
 texts = st.text(alphabet=ALPHABET, max_size=60)
 
 
@@ -122,7 +122,7 @@ def test_fast_scan_matches_finditer_on_generated_text(s):
 
 
 def test_anchored_scan_finds_overlapping_candidates():
-    s = "我在城东街道社区服务站和县政务服务中心窗口工作"
+    s = "我在城东街道社区服务站和县政务服务中心窗口工作，城党委员会"  # 党委/委员会 overlap
     for kind in ("place", "org"):
         assert _fast_matches(kind, s) == _ref_matches(kind, s)
         assert _ref_matches(kind, s)
@@ -240,3 +240,30 @@ def test_scores_same_with_or_without_stored_features_and_jobs(sample_run):
     scorer.process(again, {"engine": LocalEngine(2)})
     assert _scores(again) == _scores(sample_run.essays)
     assert len({e["score"] for e in _scores(again)}) > 10  # real, varied scores
+
+
+class _Engine:
+    """An engine stub that records how often ``map`` was called (pickling what it maps)."""
+
+    def __init__(self, name: str):
+        self.name, self.calls = name, 0
+
+    def map(self, fn, items):
+        import pickle
+
+        self.calls += 1
+        fn = pickle.loads(pickle.dumps(fn))  # as a remote worker receives it
+        return [fn(x) for x in items]
+
+
+def test_scorer_spreads_only_on_a_remote_engine(sample_run):
+    """A local engine scores in process (cheaper than a pool for ~0.1 ms an essay); a remote
+    (Dask) engine gets the work; both give the in-process scores."""
+    scorer = EngagementScorer.from_settings(Settings())
+    local, remote = _Engine("local"), _Engine("dask")
+    here = copy.deepcopy(sample_run.essays)
+    scorer.process(here, {"engine": local})
+    there = copy.deepcopy(sample_run.essays)
+    scorer.process(there, {"engine": remote})
+    assert local.calls == 0 and remote.calls == 2  # copy direction, then scores
+    assert _scores(here) == _scores(there) == _scores(sample_run.essays)

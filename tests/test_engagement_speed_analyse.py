@@ -24,7 +24,7 @@ MODELS = ROOT / "models"
 #: Pattern characters plus sentence ends, quotes that cross them, spaces and a non-BMP char.
 ALPHABET = ("省县镇社区街道中心局委员会办公室派出所支部的是在个名年月了和我们本人作为要必须坚持进一步"
             "不断“”《》，。！？!?、；0123456789两三十百万季度周天今去上例如以为例改革行动专项试点工作法"
-            "程序老群众目标导向问题\n \u3000𠀀")
+            "程序老群众目标导向问题\n \u3000𠀀：,;:")
 texts = st.text(alphabet=ALPHABET, max_size=120)
 
 
@@ -129,3 +129,21 @@ def test_word_ids_compare_as_the_words(parts):
 def test_mtld_of_ids_equals_mtld(words):
     assert F.mtld_of_ids(words) == F.mtld(words)
     assert F.mtld_of_ids(words) == F.mtld([str(w) for w in words])
+
+
+def test_no_whitespace_above_the_space_table():
+    """``features._IS_SPACE`` (per-sentence non-space lengths) covers every whitespace char."""
+    assert not any(chr(c).isspace() for c in range(F._SPACE_LIMIT, 0x110000))
+    assert [c for c in range(F._SPACE_LIMIT) if F._IS_SPACE[c]] == [
+        c for c in range(F._SPACE_LIMIT) if chr(c).isspace()]
+
+
+@pytest.mark.parametrize("text", ["要学习，要实践，要反思。", "我们 要学习， 要实践，\u3000要反思。",
+                                  "坚持学习；坚持实践、坚持反思：坚持。", "要学习要实践要反思。"])
+def test_lead_prefilter_keeps_every_clause_lead_paibi(text):
+    """``_lead_rows`` must flag every sentence whose clauses repeat a lead 3 times."""
+    cp = F._code_points(text)
+    space = F._IS_SPACE[F.np.minimum(cp, F._SPACE_LIMIT)]
+    leads = 0 in F._lead_rows(cp, space, [0], [len(text)])
+    assert F._paibi(text, (), False, leads) == F._paibi(text)
+    assert leads == (text != "要学习要实践要反思。")

@@ -67,3 +67,25 @@ def test_seed_compilation_yields_ten_essays_with_titles(seed_text):
     # bodies never overlap
     spans = sorted((p.start, p.start + len(p.body)) for p in parts)
     assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+
+
+def test_numbered_heading_hint_is_in_every_numbered_heading():
+    """``_NUMBERED_HINT`` gates ``_HEAD_NUMBERED``: it must occur in each of its matches."""
+    from hypothesis import given, settings as hsettings, strategies as st
+
+    from pipeline import split as S
+
+    pieces = st.sampled_from(["学习", "《通知》", "《关于改进政绩考核的通知》", "心得", "体会", "之", "（", "(",
+                              "）", "一", "二", "十", "篇", "1", " ", "\n", "。", "心得体会三", "范文"])
+
+    @hsettings(max_examples=400, deadline=None)
+    @given(st.lists(pieces, max_size=14))
+    def check(parts):
+        text = "".join(parts)
+        for m in S._HEAD_NUMBERED.finditer(text):
+            assert S._NUMBERED_HINT.search(m.group()), text
+        if S._HEAD_NUMBERED.search(text):
+            assert S._NUMBERED_HINT.search(text)
+
+    check()
+    assert S._HEAD_NUMBERED.search("学习《通知》心得体会（二）")

@@ -33,13 +33,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..essay import Essay, Span, nonspace_len
+from ..essay import Essay, Span, SpanList, nonspace_len
 from ..segment import token_offsets, token_texts
 from .patterns import (  # noqa: F401 - re-exported: tests and scorer read them here
     ACTION_VERBS, CJK, FIRST_PERSON, FUTURE, MEASURABLE, MODAL_AFTER, OWN_ROLE, PAIBI_ITEMS,
     PAIBI_LEADS, SELF_CRITIC, SPECIFIC_PATTERNS, SPECIFIC_STOP, _BIGRAM_STOP, _BRACKETED,
     _CJK_BIGRAMS, _CLAUSE, _CURLY_QUOTE, _FIRST_PERSON_HINT, _LEADS_BY_FIRST, _LONG_LEADS,
-    _LONG_LEAD_STARTS, _NON_WORD, _NUMBER_STOP, _SCAN_PLAN, _SPACE, _WORD, _anchored, _finditer,
+    _LONG_LEAD_STARTS, _NON_WORD, _NUMBER_STOP, _SCAN_PLAN, _WORD, _anchored, _finditer,
     load_taohua, phrase_regex,
 )
 
@@ -326,7 +326,8 @@ def _personal(sent: str, window: int = 24) -> tuple[bool, bool]:
     return action, critic
 
 
-def _paibi(sent: str, long_leads: tuple[str, ...] | None = None, shared: bool = True) -> bool:
+def _paibi(sent: str, long_leads: tuple[str, ...] | None = None, shared: bool = True,
+           leads: bool = True) -> bool:
     """Parallelism: ≥3 clauses with one lead (要…，要…，要…), or ≥3 short items sharing a bigram.
 
     Args:
@@ -334,7 +335,12 @@ def _paibi(sent: str, long_leads: tuple[str, ...] | None = None, shared: bool = 
         long_leads: The long leads that can occur 3 times (``None``: any of them).
         shared: ``False`` when no bigram can be shared by 3 items (no CJK bigram outside
             ``_BIGRAM_STOP`` occurs 3 times in ``sent``: :func:`_shared_bigram_rows`).
+        leads: ``False`` when fewer than 3 clauses can start with a lead (:func:`_lead_rows`).
     """
+    if not (leads or shared):  # only a long lead occurring 3 times is left to find
+        if long_leads is None:
+            long_leads = _LONG_LEADS if len(_LONG_LEAD_STARTS.findall(sent)) >= 3 else ()
+        return any(sent.count(lead) >= 3 for lead in long_leads)
     clauses = list(filter(None, map(str.strip, _CLAUSE.split(sent))))
     if len(clauses) >= 3:
         starts: dict[str, int] = {}
@@ -421,7 +427,6 @@ def _long_leads(text: str) -> tuple[str, ...]:
 #: ``_BIGRAM_STOP`` as :func:`_shared_bigram_rows` keys.
 _STOP_KEYS = frozenset((ord(bg[0]) << 21) | ord(bg[1]) for bg in _BIGRAM_STOP if len(bg) == 2)
 _KEY_MASK = (1 << 42) - 1
-_NON_WORD_BUT_NUL = re.compile(rf"[^{CJK}A-Za-z0-9\x00]+")  # :data:`_NON_WORD` keeping NUL
 
 
 def _shared_bigram_rows(cp: np.ndarray, starts: list[int], ends: list[int]) -> set[int]:
@@ -441,7 +446,8 @@ def _shared_bigram_rows(cp: np.ndarray, starts: list[int], ends: list[int]) -> s
             if x & _KEY_MASK not in _STOP_KEYS}
 
 
-def _sentence_flags(s: str, long_leads: tuple[str, ...] | None = None, shared: bool = True) -> int:
+def _sentence_flags(s: str, long_leads: tuple[str, ...] | None = None, shared: bool = True,
+                    leads: bool = True) -> int:
     """The flags of a sentence (:func:`_paibi` takes the essay's prefilters)."""
     action, critic = _personal(s)
     flags = ACTION * action | CRITIC * critic
@@ -449,9 +455,37 @@ def _sentence_flags(s: str, long_leads: tuple[str, ...] | None = None, shared: b
         flags |= ROLE
     if FUTURE.search(s):
         flags |= COMMIT | (CONCRETE if MEASURABLE.search(s) else 0)
-    if _paibi(s, long_leads, shared):
+    if _paibi(s, long_leads, shared, leads):
         flags |= PAIBI
     return flags
+
+
+#: Code points (below U+10000) that start a 排比 lead, and the clause separators (:data:`_CLAUSE`).
+_LEAD_FIRST = np.zeros(0x10001, dtype=bool)
+_LEAD_FIRST[[ord(c) for c in _LEADS_BY_FIRST]] = True
+_CLAUSE_SEP = np.zeros(0x10001, dtype=bool)
+_CLAUSE_SEP[[ord(c) for c in "，；,;：:、"]] = True
+
+
+def _lead_rows(cp: np.ndarray, space: np.ndarray, starts: list[int], ends: list[int]) -> set[int]:
+    """Indices of the sentences where at least 3 clauses can start with a 排比 lead.
+
+    A clause's first character (after ``strip``) follows the sentence start, a clause
+    separator or whitespace; counting such positions that hold a lead's first character
+    over-counts, never under-counts, the clauses :func:`_paibi` finds with one lead.
+    """
+    if not starts or not len(cp):
+        return set()
+    c = np.minimum(cp, 0x10000)
+    at = _LEAD_FIRST[c]
+    at[1:] &= _CLAUSE_SEP[c[:-1]] | space[:-1]
+    s = np.array(starts, dtype=np.intp)
+    s = s[s < len(cp)]
+    at[s] = _LEAD_FIRST[c[s]]
+    seen = np.zeros(len(cp) + 1, dtype=np.int64)
+    np.cumsum(at, out=seen[1:])
+    n = seen[np.array(ends, dtype=np.intp)] - seen[np.array(starts, dtype=np.intp)]
+    return set(np.flatnonzero(n >= 3).tolist())
 
 
 def _sentence_of(st: int, en: int, starts: list[int], ends: list[int], dirty: set[int]) -> int:
@@ -517,28 +551,25 @@ def analyse(essay: Essay, slogans: re.Pattern | None, key: int | None = None) ->
     rows, items, hits, curly = array("i"), array("i"), array("i"), array("i")
     for m in _CURLY_QUOTE.finditer(text):
         curly.extend((m.start(1), m.end(1)))
-    sents = essay.sentences or [Span(0, len(text))] if text else []
-    starts = [sp.start for sp in sents]
-    ends = [sp.end for sp in sents]
+    starts, ends = _sentence_bounds(essay.sentences or [Span(0, len(text))] if text else [])
     if slogans is not None and slogans.match("") is not None:  # empty matches: scan alone
         found, sl_found, dirty = _text_scans(text, starts, ends, None)
-        dirty = set(range(len(sents)))
+        dirty = set(range(len(starts)))
     else:
         found, sl_found, dirty = _text_scans(text, starts, ends, slogans)
-    spaced = _spaced(text, starts, ends)
     cp = _code_points(text)
     long_leads = _long_leads(text)
     shared = _shared_bigram_rows(cp, starts, ends)
     prev_leads: list[str] = []
     seen: set[str] = set()
     texts = [text[a:b] for a, b in zip(starts, ends)]
-    if "\0" in text:
-        norms = [_NON_WORD.sub("", s) for s in texts]
-    else:  # one substitution for all sentences (NUL is kept: it separates them)
-        norms = _NON_WORD_BUT_NUL.sub("", "\0".join(texts)).split("\0")
+    word = _word_chars(cp)
+    space = _IS_SPACE[np.minimum(cp, _SPACE_LIMIT)]
+    norms, lengths = _norms_and_lengths(cp, word, space, starts, ends)
+    lead_rows = _lead_rows(cp, space, starts, ends)
     for k, (a, b) in enumerate(zip(starts, ends)):
         s = texts[k]
-        n = nonspace_len(s) if k in spaced else b - a
+        n = lengths[k]
         if not n:
             continue
         r = len(rows) // 4
@@ -560,7 +591,7 @@ def analyse(essay: Essay, slogans: re.Pattern | None, key: int | None = None) ->
                 items.extend((r, ki, p, p + len(t)))
             for st, en in sl_found.get(k, ()):
                 hits.extend((r, st, en))
-        flags = _sentence_flags(s, long_leads, k in shared)
+        flags = _sentence_flags(s, long_leads, k in shared, k in lead_rows)
         lead = ""
         for ld in _LEADS_BY_FIRST.get(s[0], ()):
             if s.startswith(ld):
@@ -572,10 +603,50 @@ def analyse(essay: Essay, slogans: re.Pattern | None, key: int | None = None) ->
                 rows[4 * j + 3] |= PAIBI
             flags |= PAIBI
         rows.extend((a, b, n, flags))
-    words = _word_ids(essay.tokens, text, cp)
-    return TextFeatures(slogan_key(slogans) if key is None else key, nonspace_len(text),
+    words = _word_ids(essay.tokens, text, cp, word)
+    return TextFeatures(slogan_key(slogans) if key is None else key, len(text) - int(space.sum()),
                         mtld_of_ids(words) if isinstance(words, np.ndarray) else mtld(words),
                         len(words), rows, items, hits, curly)
+
+
+def _sentence_bounds(sents) -> tuple[list[int], list[int]]:
+    """``(starts, ends)`` of the sentences (a :class:`SpanList`'s without building spans)."""
+    if isinstance(sents, SpanList):
+        o = sents.offsets()
+        return o[0::2].tolist(), o[1::2].tolist()
+    return [sp.start for sp in sents], [sp.end for sp in sents]
+
+
+#: Every whitespace character (``str.isspace``, i.e. what ``\s`` and
+#: :func:`~pipeline.essay.nonspace_len` skip) is below U+3001 (tested).
+_SPACE_LIMIT = 0x3001
+_IS_SPACE = np.array([chr(c).isspace() for c in range(_SPACE_LIMIT)] + [False])
+
+
+def _word_chars(cp: np.ndarray) -> np.ndarray:
+    """Which code points are word characters: CJK, ASCII digits and letters (:data:`_WORD`)."""
+    return ((cp >= 0x4E00) & (cp <= 0x9FFF)) | ((cp >= 48) & (cp <= 57)) | (
+        ((cp | 32) >= 97) & ((cp | 32) <= 122))
+
+
+def _norms_and_lengths(cp: np.ndarray, word: np.ndarray, space: np.ndarray, starts: list[int],
+                       ends: list[int]) -> tuple[list[str], list[int]]:
+    """Per sentence, its word characters (``_NON_WORD.sub("", s)``: the repeat key) and its
+    non-space length (:func:`~pipeline.essay.nonspace_len`), from the essay's code points."""
+    if not starts:
+        return [], []
+    at = np.array(starts + ends, dtype=np.intp)
+    k = len(starts)
+    seen = np.zeros(len(cp) + 1, dtype=np.int64)
+    np.cumsum(word, out=seen[1:])
+    kept = cp[word].astype("<u4").tobytes().decode("utf-32-le")
+    w = seen[at].tolist()
+    norms = [kept[x:y] for x, y in zip(w[:k], w[k:])]
+    spaces = np.zeros(len(cp) + 1, dtype=np.int64)
+    np.cumsum(space, out=spaces[1:])
+    sp = spaces[at].tolist()
+    lengths = [(b - a) - (y - x) for a, b, x, y in zip(starts, ends, sp[:k], sp[k:])]
+    return norms, lengths
 
 
 def _code_points(text: str) -> np.ndarray:
@@ -583,7 +654,8 @@ def _code_points(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4").astype(np.int64)
 
 
-def _word_ids(tokens, text: str = "", cp: np.ndarray | None = None) -> np.ndarray | list:
+def _word_ids(tokens, text: str = "", cp: np.ndarray | None = None,
+              word: np.ndarray | None = None) -> np.ndarray | list:
     """The tokens with a letter, digit or CJK character (:data:`_WORD`), as MTLD needs them:
     equal words by equal values.
 
@@ -600,12 +672,11 @@ def _word_ids(tokens, text: str = "", cp: np.ndarray | None = None) -> np.ndarra
     if cp is None or not tokens.over(text):  # ``cp``: the code points of ``text``
         text = tokens.text
         cp = _code_points(text)
+        word = None
     o = np.frombuffer(offsets, dtype=np.intc)
     s, e = o[0::2].astype(np.intp), o[1::2].astype(np.intp)
-    word_char = ((cp >= 0x4E00) & (cp <= 0x9FFF)) | ((cp >= 48) & (cp <= 57)) | (
-        ((cp | 32) >= 97) & ((cp | 32) <= 122))
     seen = np.zeros(len(cp) + 1, dtype=np.int64)
-    np.cumsum(word_char, out=seen[1:])
+    np.cumsum(_word_chars(cp) if word is None else word, out=seen[1:])
     keep = seen[e] > seen[s]
     s, e = s[keep], e[keep]
     n = e - s
@@ -618,19 +689,6 @@ def _word_ids(tokens, text: str = "", cp: np.ndarray | None = None) -> np.ndarra
         for i, a, b in zip(long_.tolist(), s[long_].tolist(), e[long_].tolist()):
             ids[i] = -1 - rank.setdefault(text[a:b], len(rank))
     return ids
-
-
-def _spaced(text: str, starts: list[int], ends: list[int]) -> set[int]:
-    """Indices of the sentences with whitespace inside (the others' length is all non-space)."""
-    out: set[int] = set()
-    for m in _SPACE.finditer(text):
-        st, en = m.span()
-        j = max(0, bisect_right(starts, st) - 1)
-        while j < len(starts) and starts[j] < en:
-            if ends[j] > st:
-                out.add(j)
-            j += 1
-    return out
 
 
 def resolve(essay: Essay, tf: TextFeatures) -> EssayFeatures:
@@ -669,40 +727,84 @@ def resolve(essay: Essay, tf: TextFeatures) -> EssayFeatures:
 
 
 def tally(essay: Essay, tf: TextFeatures) -> Tally:
-    """``resolve(essay, tf).tally()`` without building sentence objects (the cohort fast path)."""
+    """``resolve(essay, tf).tally()`` without building sentence objects (the cohort fast path).
+
+    One pass over the rows summing what :func:`_tally` sums; a sentence's items are only
+    looked at when a quotation overlaps it (otherwise any item makes it specific).
+    """
     quotes, boiler = _quotes_and_boilerplate(essay, tf)
-    rows, items, hits = tf.rows, tf.items, tf.hits
-    ni, nh = len(items), len(hits)
-    ii = hi = 0
-    out = []
+    rows, items = tf.rows, tf.items
+    item_rows = set(items[0::4])
+    hit_rows = set(tf.hits[0::3])
+    chars = spec_c = pers_c = subst_c = slog_c = 0
+    n_spec = n_pers = n_conc = n_vague = 0
+    role = False
+    spec_sp: list = []
+    pers_sp: list = []
+    comm_sp: list = []
+    slog_sp: list = []
+    grounded: list = []
+    nq = len(quotes)
     qi = 0  # first quotation not ending before the current sentence (both are in order)
     for r, (a, b, n, f) in enumerate(zip(rows[0::4], rows[1::4], rows[2::4], rows[3::4])):
-        if f & REPEAT:
-            out.append((a, b, n, True, False, False, False, False, False, True))
+        chars += n
+        if f & REPEAT:  # stock text: no fact, no action, a slogan
+            slog_c += n
+            slog_sp.append((a, b))
+            grounded.append((a, b, False))
             continue
-        while qi < len(quotes) and quotes[qi][1] <= a:
+        while qi < nq and quotes[qi][1] <= a:
             qi += 1
-        near = qi < len(quotes) and quotes[qi][0] < b  # a quotation overlaps the sentence
-        spec = False
-        while ii < ni and items[ii] == r:
-            if not spec:
-                p, e = items[ii + 2], items[ii + 3]
-                spec = not near or covered(quotes, p, e) != e - p
-            ii += 4
-        hit = False
-        while hi < nh and hits[hi] == r:
-            hit = True
-            hi += 3
+        near = qi < nq and quotes[qi][0] < b  # a quotation overlaps the sentence
+        spec = r in item_rows
+        if spec and near:  # facts outside quotations only
+            spec = any(covered(quotes, p, e) != e - p
+                       for p, e in _row_items(items, r))
         pers = bool(f & (ACTION | CRITIC))
-        slog = False
-        if not (spec or pers):
+        if spec:
+            spec_c += n
+            n_spec += 1
+            spec_sp.append((a, b))
+            subst_c += n
+            if pers:
+                pers_c += n
+                n_pers += 1
+        elif pers:
+            pers_c += n
+            n_pers += 1
+            subst_c += n
+        else:
             w = max(1, b - a)
-            slog = (hit or bool(f & PAIBI)
+            if (r in hit_rows or f & PAIBI
                     or near and covered(quotes, a, b) / w >= QUOTE_STOCK
-                    or bool(boiler) and covered(boiler, a, b) / w >= BOILERPLATE_STOCK)
-        out.append((a, b, n, False, spec, pers, bool(f & ROLE), bool(f & COMMIT),
-                    bool(f & CONCRETE), slog))
-    return _tally(tf.n_chars, tf.mtld, tf.n_words, out)
+                    or bool(boiler) and covered(boiler, a, b) / w >= BOILERPLATE_STOCK):
+                slog_c += n
+                slog_sp.append((a, b))
+        own = bool(f & ROLE)
+        if pers or own:
+            pers_sp.append((a, b))
+            role = role or own
+        if f & COMMIT:
+            comm_sp.append((a, b))
+            if f & CONCRETE:
+                n_conc += 1
+            else:
+                n_vague += 1
+        grounded.append((a, b, spec or pers))
+    return Tally(tf.n_chars, tf.mtld, tf.n_words, chars, spec_c, pers_c, subst_c, slog_c, n_spec,
+                 n_pers, n_conc, n_vague, role, spec_sp[:SPAN_LIMIT], pers_sp[:SPAN_LIMIT],
+                 comm_sp[:SPAN_LIMIT], slog_sp[:SPAN_LIMIT], grounded)
+
+
+def _row_items(items: array, r: int) -> list[tuple[int, int]]:
+    """``(start, end)`` of the specific items of row ``r`` (``items`` are in row order)."""
+    out = []
+    for i in range(0, len(items), 4):
+        if items[i] == r:
+            out.append((items[i + 2], items[i + 3]))
+        elif items[i] > r:
+            break
+    return out
 
 
 def _quotes_and_boilerplate(essay: Essay, tf: TextFeatures):
