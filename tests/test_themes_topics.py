@@ -315,3 +315,56 @@ def test_sample_arguments_are_validated():
     with pytest.raises(ValueError, match="fit_max_iter"):
         TopicModeler(fit_max_iter=0)
     assert TopicModeler(max_fit_units=100, fit_sample=500).fit_sample == 100
+
+
+def test_doc_freq_merged_in_batches_equals_one_merge():
+    from pipeline.themes.topic_bags import DocFreq, pack_words, unpack_words
+
+    words = np.array(["考核", "a", "政绩考核评价", "ab12", "政绩", "x1y2z3", "人民", "考核"])
+    keys, short = pack_words(words)
+    assert short.tolist() == [True, True, False, True, True, False, True, True]
+    assert unpack_words(keys).tolist() == words[short].tolist()
+    assert np.all(np.diff(pack_words(np.array(["a", "ab", "b", "人", "人民"]))[0].astype(float)) > 0)
+    rng = np.random.default_rng(0)
+    vocab = np.array(sorted({"考核", "政绩", "a1", "政绩考核评价体系", "人民群众", "x1y2z3w", "干部"}))
+    chunks = []
+    for _ in range(9):
+        v = np.sort(rng.choice(vocab, size=rng.integers(1, len(vocab)), replace=False))
+        chunks.append((v, rng.integers(0, 5, size=len(v))))
+    want: dict[str, int] = {}
+    for v, d in chunks:
+        for w, n in zip(v.tolist(), d.tolist()):
+            if n:
+                want[w] = want.get(w, 0) + n
+    for batch in (1, 2, 9):
+        dfs = DocFreq()
+        for i in range(0, len(chunks), batch):
+            dfs.add([DocFreq.part(v, d) for v, d in chunks[i:i + batch]])
+        assert len(dfs) == len(want)
+        words, df = dfs.select(lambda d: d >= 0)
+        assert words.tolist() == sorted(want) and df.tolist() == [want[w] for w in sorted(want)]
+        words, df = dfs.select(lambda d: d > 6, np.array(["干部", "没有"]))
+        assert words.tolist() == sorted(w for w in want if want[w] > 6 or w == "干部")
+
+
+def test_scan_holds_one_batch_of_chunk_results_at_a_time(big_cohort, segmenter, monkeypatch):
+    import pipeline.themes.topics as topics_mod
+
+    class Recording:
+        """In-process engine that records how many tasks each call got."""
+        name, calls = "recording", []
+
+        def map(self, fn, items):
+            self.calls.append(len(items))
+            return [fn(x) for x in items]
+
+    essays = copy.deepcopy(big_cohort * 5)  # 150 essays → 75 scan tasks of 2
+    ctx: dict = {}
+    _model(segmenter, n_topics=3).process(essays, ctx)
+    monkeypatch.setattr(topics_mod, "SCAN_BATCH", 16)
+    batched = copy.deepcopy(big_cohort * 5)
+    engine = Recording()
+    bctx: dict = {"engine": engine}
+    _model(segmenter, n_topics=3).process(batched, bctx)
+    assert engine.calls[:4] == [19, 19, 18, 19]  # the scan: 75 tasks in four calls
+    assert (bctx["topics"], [e.topics for e in batched]) == (ctx["topics"], [e.topics for e in essays])

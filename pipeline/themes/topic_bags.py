@@ -223,6 +223,95 @@ def chunk_bags(essays: Sequence, spans: Sequence[tuple[np.ndarray, np.ndarray]],
                 (key % v).astype(np.int32), count.astype(np.int32))
 
 
+def pack_words(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Words of ≤ 4 characters (all below U+10000) as ``uint64`` keys.
+
+    Args:
+        words: A numpy ``U`` array of words (no NUL characters).
+
+    Returns:
+        ``(keys, short)``: ``short`` marks the words of ≤ 4 characters, ``keys``
+        holds theirs in order (16 bits a character, zero-padded: numeric order is
+        string order, as in :func:`_packed_words`).
+    """
+    n = len(words)
+    width = max(words.dtype.itemsize // 4, 1)
+    cp = np.ascontiguousarray(words).view(np.uint32).reshape(n, width) if n else \
+        np.zeros((0, width), np.uint32)
+    if width < 5:
+        cp = np.pad(cp, ((0, 0), (0, 5 - width)))
+    short = cp[:, 4] == 0
+    c = cp[short, :4].astype(np.uint64)
+    return (c[:, 0] << 48) | (c[:, 1] << 32) | (c[:, 2] << 16) | c[:, 3], short
+
+
+def unpack_words(keys: np.ndarray) -> np.ndarray:
+    """The ``U`` strings of :func:`pack_words` keys."""
+    chars = np.stack([(keys >> sh) & 0xFFFF for sh in (48, 32, 16, 0)], axis=1) if len(keys) \
+        else np.zeros((0, 4), np.uint64)
+    return np.ascontiguousarray(chars, dtype=np.uint32).view(np.dtype("U4")).ravel()
+
+
+class DocFreq:
+    """Document frequencies of words, merged chunk by chunk.
+
+    A chunk's words arrive as :func:`DocFreq.part` (packed keys for words of
+    ≤ 4 characters — nearly all of them — and strings for the rest, with
+    ``int32`` counts), ≈ 12 bytes a word instead of a ``U`` string and an
+    ``int64``; :meth:`add` folds a list of parts into the running totals, so
+    only one batch of chunk results and the cohort's distinct words are ever
+    held. The totals do not depend on how the chunks are batched.
+    """
+
+    def __init__(self):
+        self.keys = np.zeros(0, np.uint64)  # sorted distinct packed short words
+        self.key_df = np.zeros(0, np.int64)
+        self.long = np.zeros(0, "U5")  # sorted distinct longer words
+        self.long_df = np.zeros(0, np.int64)
+
+    @staticmethod
+    def part(vocab: np.ndarray, df: np.ndarray) -> tuple:
+        """A chunk's ``(vocab, df)`` in the compact form :meth:`add` takes (words
+        with ``df`` 0 dropped)."""
+        df = np.asarray(df)
+        vocab, df = vocab[df > 0], df[df > 0]
+        keys, short = pack_words(vocab)
+        return keys, df[short].astype(np.int32), vocab[~short], df[~short].astype(np.int32)
+
+    @staticmethod
+    def _merge(have, have_df, new: list, new_df: list):
+        if not new:
+            return have, have_df
+        uniq, inv = np.unique(np.concatenate([have] + new), return_inverse=True)
+        w = np.concatenate([have_df] + [d.astype(np.int64) for d in new_df])
+        return uniq, np.bincount(inv.ravel(), weights=w, minlength=len(uniq)).astype(np.int64)
+
+    def add(self, parts: Sequence[tuple]) -> None:
+        """Fold chunk parts (:meth:`part`) into the totals."""
+        self.keys, self.key_df = self._merge(self.keys, self.key_df, [p[0] for p in parts],
+                                             [p[1] for p in parts])
+        longs = [p for p in parts if len(p[2])]
+        self.long, self.long_df = self._merge(self.long, self.long_df, [p[2] for p in longs],
+                                              [p[3] for p in longs])
+
+    def __len__(self) -> int:
+        return len(self.keys) + len(self.long)
+
+    def select(self, keep: Callable[[np.ndarray], np.ndarray],
+               also: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The words whose frequencies pass ``keep`` (``df array -> bool mask``) or that
+        are in ``also`` (a ``U`` array): sorted ``U`` array, and their frequencies."""
+        kk, kl = keep(self.key_df), keep(self.long_df)
+        if also is not None and len(also):
+            keys, short = pack_words(also)
+            kk |= np.isin(self.keys, keys)
+            kl |= np.isin(self.long, also[~short])
+        words = np.concatenate([unpack_words(self.keys[kk]), self.long[kl]])
+        df = np.concatenate([self.key_df[kk], self.long_df[kl]])
+        order = np.argsort(words, kind="stable")
+        return words[order], df[order]
+
+
 def repeat_sum(f: np.ndarray, n: np.ndarray) -> np.ndarray:
     """``f[i]`` added ``n[i]`` times in sequence (bit-identical to counting word by word)."""
     out = np.zeros(len(f))
