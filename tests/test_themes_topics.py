@@ -325,6 +325,10 @@ def test_doc_freq_merged_in_batches_equals_one_merge():
     assert short.tolist() == [True, True, False, True, True, False, True, True]
     assert unpack_words(keys).tolist() == words[short].tolist()
     assert np.all(np.diff(pack_words(np.array(["a", "ab", "b", "人", "人民"]))[0].astype(float)) > 0)
+    from pipeline.themes.topic_bags import words_in
+
+    table = np.array(["a", "人民", "政绩考核评价", "考核x"])
+    assert words_in(words, table).tolist() == np.isin(words, table).tolist()
     rng = np.random.default_rng(0)
     vocab = np.array(sorted({"考核", "政绩", "a1", "政绩考核评价体系", "人民群众", "x1y2z3w", "干部"}))
     chunks = []
@@ -438,3 +442,4 @@ def test_count_matrix_from_bags_equals_word_by_word_counts(big_cohort, segmenter
         assert got.shape == want.shape and np.array_equal(got.toarray(), want)
     pos, hit = VocabIndex(np.array(vocab)).find(np.array(vocab + ["不在", "不在词表里的长词"]))
     assert pos[hit].tolist() == list(range(len(vocab))) and hit.sum() == len(vocab)
+

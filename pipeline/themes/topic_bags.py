@@ -212,7 +212,7 @@ def chunk_bags(essays: Sequence, spans: Sequence[tuple[np.ndarray, np.ndarray]],
     cand[cand] = _regex_ok(cp, s[cand], e[cand])
     s, e, unit = s[cand], e[cand], unit[cand]
     words, ids = _word_ids(text, cp, s, e)
-    flags = ~np.isin(words, stopwords) if len(stopwords) else np.ones(len(words), bool)
+    flags = ~words_in(words, stopwords) if len(stopwords) else np.ones(len(words), bool)
     vocab = words[flags]
     new_id = np.cumsum(flags) - 1
     kept = flags[ids] if len(ids) else np.zeros(0, bool)
@@ -310,6 +310,18 @@ class DocFreq:
         df = np.concatenate([self.key_df[kk], self.long_df[kl]])
         order = np.argsort(words, kind="stable")
         return words[order], df[order]
+
+
+def words_in(words: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """``np.isin(words, table)`` for ``U`` arrays, comparing packed keys for the words
+    of ≤ 4 characters (about twice as fast on a chunk's vocabulary)."""
+    keys, short = pack_words(words)
+    tkeys, tshort = pack_words(table)
+    out = np.zeros(len(words), bool)
+    out[short] = np.isin(keys, tkeys)
+    if (~short).any():
+        out[~short] = np.isin(words[~short], table[~tshort])
+    return out
 
 
 def repeat_sum(f: np.ndarray, n: np.ndarray) -> np.ndarray:
