@@ -340,10 +340,10 @@ def test_doc_freq_merged_in_batches_equals_one_merge():
         for w, n in zip(v.tolist(), d.tolist()):
             if n:
                 want[w] = want.get(w, 0) + n
-    for batch in (1, 2, 9):
+    for batch, group in ((1, 16), (2, 16), (9, 16), (9, 2)):
         dfs = DocFreq()
         for i in range(0, len(chunks), batch):
-            dfs.add([DocFreq.part(v, d) for v, d in chunks[i:i + batch]])
+            dfs.add([DocFreq.part(v, d) for v, d in chunks[i:i + batch]], group)
         assert len(dfs) == len(want)
         words, df = dfs.select(lambda d: d >= 0)
         assert words.tolist() == sorted(want) and df.tolist() == [want[w] for w in sorted(want)]

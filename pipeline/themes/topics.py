@@ -77,7 +77,7 @@ MAX_ITER = 120
 #: Essay / unit tasks handed to the engine for a pass (its pool needs ≥ 64 items).
 TASKS = 64
 #: Scan tasks per engine call: each call's word counts are merged before the next.
-SCAN_BATCH = 128
+SCAN_BATCH = TASKS
 #: Most threads the NMF fit splits its sparse products over (the output does not depend on it).
 MAX_FIT_THREADS = 4
 _WORD = re.compile(r"^[\u3400-\u9fffA-Za-z][\u3400-\u9fffA-Za-z0-9]*$")
