@@ -355,8 +355,10 @@ def test_scan_holds_one_batch_of_chunk_results_at_a_time(big_cohort, segmenter, 
     import pipeline.themes.topics as topics_mod
 
     class Recording:
-        """In-process engine that records how many tasks each call got."""
-        name, calls = "recording", []
+        """In-process stand-in for an engine that records how many tasks each call got."""
+
+        def __init__(self, name):
+            self.name, self.calls = name, []
 
         def map(self, fn, items):
             self.calls.append(len(items))
@@ -367,11 +369,14 @@ def test_scan_holds_one_batch_of_chunk_results_at_a_time(big_cohort, segmenter, 
     _model(segmenter, n_topics=3).process(essays, ctx)
     monkeypatch.setattr(topics_mod, "SCAN_BATCH", 16)
     batched = copy.deepcopy(big_cohort * 5)
-    engine = Recording()
+    engine = Recording("local")
     bctx: dict = {"engine": engine}
     _model(segmenter, n_topics=3).process(batched, bctx)
     assert engine.calls[:4] == [19, 19, 18, 19]  # the scan: 75 tasks in four calls
     assert (bctx["topics"], [e.topics for e in batched]) == (ctx["topics"], [e.topics for e in essays])
+    remote = Recording("dask")  # would broadcast the essays with every call: one call
+    _model(segmenter, n_topics=3).process(copy.deepcopy(big_cohort * 5), {"engine": remote})
+    assert remote.calls[0] == 75
 
 
 def test_the_fit_runs_blas_on_one_thread(cohort, segmenter, monkeypatch):

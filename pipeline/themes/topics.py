@@ -331,7 +331,7 @@ class TopicModeler:
         ``bags`` the units' word bags (one :class:`Bags` per task, in order) with
         ``keep_bags``, else ``None`` (no word lists are kept).
 
-        The tasks go to the engine in batches of about :data:`SCAN_BATCH`, each
+        On the local engine the tasks go in batches of about :data:`SCAN_BATCH`, each
         batch's word counts folded into ``df`` before the next: the parent holds
         one batch of chunk vocabularies at a time, not the whole cohort's (at
         100k essays those were ≈ 7.6 KB an essay as ``U`` strings, ≈ 2 GB with
@@ -339,7 +339,11 @@ class TopicModeler:
         """
         size = min(256, max(1, len(essays) // TASKS))
         n_tasks = -(-len(essays) // size)
-        bounds = np.linspace(0, n_tasks, max(1, n_tasks // SCAN_BATCH) + 1).round().astype(int)
+        # batches on the local engine only: its workers inherit the essays for free, Dask
+        # would broadcast them again with every call
+        local = getattr((context or {}).get("engine"), "name", "local") == "local"
+        n_batches = max(1, n_tasks // SCAN_BATCH) if local else 1
+        bounds = np.linspace(0, n_tasks, n_batches + 1).round().astype(int)
         where, bags, dfs = [], [] if keep_bags else None, DocFreq()
         for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
             parts = self._map(context, "_scan_task", range(lo, hi), essays, size, keep_bags)
