@@ -315,3 +315,136 @@ def test_sample_arguments_are_validated():
     with pytest.raises(ValueError, match="fit_max_iter"):
         TopicModeler(fit_max_iter=0)
     assert TopicModeler(max_fit_units=100, fit_sample=500).fit_sample == 100
+
+
+def test_doc_freq_merged_in_batches_equals_one_merge():
+    from pipeline.themes.topic_bags import DocFreq, pack_words, unpack_words
+
+    words = np.array(["考核", "a", "政绩考核评价", "ab12", "政绩", "x1y2z3", "人民", "考核"])
+    keys, short = pack_words(words)
+    assert short.tolist() == [True, True, False, True, True, False, True, True]
+    assert unpack_words(keys).tolist() == words[short].tolist()
+    assert np.all(np.diff(pack_words(np.array(["a", "ab", "b", "人", "人民"]))[0].astype(float)) > 0)
+    from pipeline.themes.topic_bags import words_in
+
+    table = np.array(["a", "人民", "政绩考核评价", "考核x"])
+    assert words_in(words, table).tolist() == np.isin(words, table).tolist()
+    rng = np.random.default_rng(0)
+    vocab = np.array(sorted({"考核", "政绩", "a1", "政绩考核评价体系", "人民群众", "x1y2z3w", "干部"}))
+    chunks = []
+    for _ in range(9):
+        v = np.sort(rng.choice(vocab, size=rng.integers(1, len(vocab)), replace=False))
+        chunks.append((v, rng.integers(0, 5, size=len(v))))
+    want: dict[str, int] = {}
+    for v, d in chunks:
+        for w, n in zip(v.tolist(), d.tolist()):
+            if n:
+                want[w] = want.get(w, 0) + n
+    for batch, group in ((1, 16), (2, 16), (9, 16), (9, 2)):
+        dfs = DocFreq()
+        for i in range(0, len(chunks), batch):
+            dfs.add([DocFreq.part(v, d) for v, d in chunks[i:i + batch]], group)
+        assert len(dfs) == len(want)
+        words, df = dfs.select(lambda d: d >= 0)
+        assert words.tolist() == sorted(want) and df.tolist() == [want[w] for w in sorted(want)]
+        words, df = dfs.select(lambda d: d > 6, np.array(["干部", "没有"]))
+        assert words.tolist() == sorted(w for w in want if want[w] > 6 or w == "干部")
+
+
+def test_scan_holds_one_batch_of_chunk_results_at_a_time(big_cohort, segmenter, monkeypatch):
+    import pipeline.themes.topics as topics_mod
+
+    class Recording:
+        """In-process stand-in for an engine that records how many tasks each call got."""
+
+        def __init__(self, name):
+            self.name, self.calls = name, []
+
+        def map(self, fn, items):
+            self.calls.append(len(items))
+            return [fn(x) for x in items]
+
+    essays = copy.deepcopy(big_cohort * 5)  # 150 essays → 75 scan tasks of 2
+    ctx: dict = {}
+    _model(segmenter, n_topics=3).process(essays, ctx)
+    monkeypatch.setattr(topics_mod, "SCAN_BATCH", 16)
+    batched = copy.deepcopy(big_cohort * 5)
+    engine = Recording("local")
+    bctx: dict = {"engine": engine}
+    _model(segmenter, n_topics=3).process(batched, bctx)
+    assert engine.calls[:4] == [19, 19, 18, 19]  # the scan: 75 tasks in four calls
+    assert (bctx["topics"], [e.topics for e in batched]) == (ctx["topics"], [e.topics for e in essays])
+    remote = Recording("dask")  # would broadcast the essays with every call: one call
+    _model(segmenter, n_topics=3).process(copy.deepcopy(big_cohort * 5), {"engine": remote})
+    assert remote.calls[0] == 75
+
+
+def test_the_fit_runs_blas_on_one_thread(cohort, segmenter, monkeypatch):
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    import pipeline.themes.topics as topics_mod
+
+    seen, real = [], topics_mod.nmf_fit
+
+    def recording_fit(*a, **kw):
+        seen.extend(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas")
+        return real(*a, **kw)
+
+    monkeypatch.setattr(topics_mod, "nmf_fit", recording_fit)
+    with threadpool_limits(limits=2, user_api="blas"):  # as on a 2-core machine
+        _model(segmenter, n_topics=3).process(copy.deepcopy(cohort), {})
+        after = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+    assert seen and set(seen) == {1}
+    assert set(after) == {2}  # restored after the fit
+
+
+def test_fast_tfidf_rows_is_sklearn_transform_bit_for_bit():
+    from scipy.sparse import random as sparse_random
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    from pipeline.themes.topic_bags import tfidf_rows
+
+    X = sparse_random(200, 60, density=0.1, format="csr", random_state=4)
+    X.data = np.log1p(X.data * 7)
+    X[3] = 0  # an empty row stays empty
+    X.eliminate_zeros()
+    model = TfidfTransformer().fit(X)
+    Y = sparse_random(50, 60, density=0.2, format="csr", random_state=5)
+    want = model.transform(Y)
+    got = tfidf_rows(Y.copy(), model.idf_)
+    assert np.array_equal(got.indptr, want.indptr) and np.array_equal(got.indices, want.indices)
+    assert np.array_equal(got.data, want.data)
+
+
+def test_count_matrix_from_bags_equals_word_by_word_counts(big_cohort, segmenter):
+    from pipeline.themes.topic_bags import VocabIndex, bags_matrix
+
+    from array import array
+
+    from pipeline.essay import Essay
+    from pipeline.segment import TokenList
+
+    toks = ["政绩考核评价体系", "干部", "考核", "\n", "政绩考核评价体系", "abcdef12", "群众"]
+    offsets, pos = [], 0
+    for w in toks:
+        offsets += [pos, pos + len(w)]
+        pos += len(w)
+    long_one = Essay(id="L1", source="x", raw="".join(toks), text="".join(toks))
+    long_one.tokens = TokenList(long_one.text, array("i", offsets))
+    essays = big_cohort + [long_one]
+    tm = _model(segmenter)
+    spans = [tm._unit_spans(e) for e in essays]
+    bags = tm._unit_bags(essays, [(np.array([s.start for s in sp]), np.array([s.end for s in sp]))
+                                  for sp in spans])
+    docs = [ws for e, sp in zip(essays, spans) for ws in tm._span_words(e, sp)]
+    words = sorted({w for ws in docs for w in ws})
+    assert any(len(w) > 4 for w in words) and any(len(w) <= 4 for w in words)
+    vocab = sorted(set(words[::2] + ["政绩考核评价体系", "政绩考核评价体系建设", "无此词"]))  # some words missing, some extra
+    tm._set_vocabulary(vocab, {w: 0.3 for w in words[1::3]})
+    want = tm._counts(docs).toarray()
+    for index in (tm.vocab_index_, tm.vocab_array_):
+        got = bags_matrix([bags], index, tm.factor_array_)
+        assert got.shape == want.shape and np.array_equal(got.toarray(), want)
+    pos, hit = VocabIndex(np.array(vocab)).find(np.array(vocab + ["不在", "不在词表里的长词"]))
+    assert pos[hit].tolist() == list(range(len(vocab))) and hit.sum() == len(vocab)
+

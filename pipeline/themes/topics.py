@@ -52,7 +52,8 @@ import numpy as np
 from ..essay import Essay, Span
 from ..segment import token_offsets
 from .profile import Profile
-from .topic_bags import Bags, bags_matrix, chunk_bags, nmf_fit, nmf_transform
+from .topic_bags import (Bags, DocFreq, bags_matrix, chunk_bags, nmf_fit, nmf_transform,
+                         tfidf_rows, VocabIndex)
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,8 @@ FIT_MAX_ITER = 200
 MAX_ITER = 120
 #: Essay / unit tasks handed to the engine for a pass (its pool needs ≥ 64 items).
 TASKS = 64
+#: Scan tasks per engine call: each call's word counts are merged before the next.
+SCAN_BATCH = TASKS
 #: Most threads the NMF fit splits its sparse products over (the output does not depend on it).
 MAX_FIT_THREADS = 4
 _WORD = re.compile(r"^[\u3400-\u9fffA-Za-z][\u3400-\u9fffA-Za-z0-9]*$")
@@ -107,6 +110,17 @@ def fit_threads(context: dict | None) -> int:
     if getattr(engine, "name", None) != "local":
         return 1
     return max(1, min(int(getattr(engine, "jobs", 1)), MAX_FIT_THREADS))
+
+
+def _one_blas_thread():
+    """Context: BLAS/LAPACK on one thread (the NNDSVDa start's QR/LU/GEMM, the fit's
+    ``Hᵀ H``). The fit splits its sparse products over its own threads; OpenBLAS
+    threads on top only spin for the shared cores (2k essays: parent CPU 9–10 s → 7.5 s,
+    same output)."""
+    import sklearn.decomposition  # noqa: F401  (loads scipy's BLAS too: limits cover loaded ones)
+    from threadpoolctl import threadpool_limits  # scikit-learn's own dependency
+
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 class _Task:
@@ -208,6 +222,7 @@ class TopicModeler:
         self._threads = 1  # threads for the NMF fit's sparse products (the run's jobs)
         self._keep: dict[str, bool] = {}  # keep_word() memo: one regex per distinct word
         self._stop_array = np.array(sorted(self.stopwords)) if self.stopwords else np.zeros(0, "U1")
+        self._taohua_array = np.array(sorted(self.taohua)) if self.taohua else np.zeros(0, "U1")
 
     # -- units and words -----------------------------------------------------
     def _unit_spans(self, essay: Essay) -> list[Span]:
@@ -304,28 +319,42 @@ class TopicModeler:
         bags = bags.select(ok)
         df = bags.doc_freq(owner[ok])
         return ((owner[ok], starts[ok].astype(np.int32), ends[ok].astype(np.int32),
-                 n_words[ok].astype(np.int32)), bags.vocab, df, bags if keep_bags else None)
+                 n_words[ok].astype(np.int32)), DocFreq.part(bags.vocab, df),
+                bags if keep_bags else None)
 
     def _scan(self, essays: list[Essay], context: dict | None = None, keep_bags: bool = False):
         """One pass over the essays: every unit's place and size, and document frequencies.
 
-        Returns ``(where, vocab, df, bags)``: ``where`` = int32 arrays (essay, start,
-        end, n_words) of the units with ≥ 2 kept words, in essay order; ``vocab`` the
-        sorted words they use (``U`` array), ``df[i]`` the number of essays using
-        ``vocab[i]``; ``bags`` the units' word bags (one :class:`Bags` per task, in
-        order) with ``keep_bags``, else ``None`` (no word lists are kept).
+        Returns ``(where, df, bags)``: ``where`` = int32 arrays (essay, start, end,
+        n_words) of the units with ≥ 2 kept words, in essay order; ``df`` a
+        :class:`DocFreq` of the words they use (number of essays using each);
+        ``bags`` the units' word bags (one :class:`Bags` per task, in order) with
+        ``keep_bags``, else ``None`` (no word lists are kept).
+
+        On the local engine the tasks go in batches of about :data:`SCAN_BATCH`, each
+        batch's word counts folded into ``df`` before the next: the parent holds
+        one batch of chunk vocabularies at a time, not the whole cohort's (at
+        100k essays those were ≈ 7.6 KB an essay as ``U`` strings, ≈ 2 GB with
+        their concatenation and sort).
         """
         size = min(256, max(1, len(essays) // TASKS))
-        parts = self._map(context, "_scan_task", -(-len(essays) // size), essays, size, keep_bags)
-        bags = [p[3] for p in parts] if keep_bags else None
-        where = tuple(np.concatenate([p[0][c] for p in parts]) if parts else
+        n_tasks = -(-len(essays) // size)
+        # batches on the local engine only: its workers inherit the essays for free, Dask
+        # would broadcast them again with every call
+        local = getattr((context or {}).get("engine"), "name", "local") == "local"
+        n_batches = max(1, n_tasks // SCAN_BATCH) if local else 1
+        bounds = np.linspace(0, n_tasks, n_batches + 1).round().astype(int)
+        where, bags, dfs = [], [] if keep_bags else None, DocFreq()
+        for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+            parts = self._map(context, "_scan_task", range(lo, hi), essays, size, keep_bags)
+            where += [p[0] for p in parts]
+            dfs.add([p[1] for p in parts])
+            if keep_bags:
+                bags += [p[2] for p in parts]
+            del parts
+        where = tuple(np.concatenate([w[c] for w in where]) if where else
                       np.zeros(0, dtype=np.int32) for c in range(4))
-        if not parts:
-            return where, np.zeros(0, "U1"), np.zeros(0, np.int64), bags
-        vocab, inv = np.unique(np.concatenate([p[1] for p in parts]), return_inverse=True)
-        df = np.bincount(inv.ravel(), weights=np.concatenate([p[2] for p in parts]),
-                         minlength=len(vocab)).astype(np.int64)
-        return where, vocab[df > 0], df[df > 0], bags
+        return where, dfs, bags
 
     def _units_of(self, essays, where, idx: np.ndarray):
         """The essays and per-essay spans of units ``idx`` (sorted) of a :meth:`_scan`."""
@@ -349,13 +378,15 @@ class TopicModeler:
         if not len(idx):
             return np.zeros((0, self.k_))
         bags = self._unit_bags(*self._units_of(essays, where, idx))
-        return self.transform_counts(bags_matrix([bags], self.vocab_array_, self.factor_array_))
+        return self.transform_counts(bags_matrix([bags], self.vocab_index_, self.factor_array_))
 
-    def _map(self, context: dict | None, method: str, n: int, *args) -> list:
-        """``[self.<method>(i, *args) for i in range(n)]`` on the run's engine, if any."""
+    def _map(self, context: dict | None, method: str, tasks, *args) -> list:
+        """``[self.<method>(i, *args) for i in tasks]`` on the run's engine, if any;
+        ``tasks``: a count (``range(tasks)``) or the task numbers."""
         fn = _Task(self, method, args)
+        tasks = list(range(tasks) if isinstance(tasks, int) else tasks)
         engine = (context or {}).get("engine")
-        return engine.map(fn, list(range(n))) if engine is not None else [fn(i) for i in range(n)]
+        return engine.map(fn, tasks) if engine is not None else [fn(i) for i in tasks]
 
     def sample_units(self, essay_of: np.ndarray, n: int) -> np.ndarray:
         """Sorted indices of ``n`` units spread evenly over the essays (seeded).
@@ -383,7 +414,8 @@ class TopicModeler:
         return self._factors({w: len(v) for w, v in df.items()}, n_essays)
 
     def _factor_table(self, vocab: np.ndarray, df: np.ndarray, n_essays: int) -> dict[str, float]:
-        """:meth:`_factors` for a sorted ``U`` array of words and their document frequencies."""
+        """:meth:`_factors` for a sorted ``U`` array of words and their document frequencies
+        (any sorted subset holding every word whose factor is < 1 gives the same table)."""
         f = np.ones(len(vocab))
         if n_essays >= 5:
             r = df / n_essays
@@ -394,6 +426,14 @@ class TopicModeler:
             f[tao] = np.minimum(f[tao], self.min_factor)
         low = np.flatnonzero(f < 1.0)
         return dict(zip(vocab[low].tolist(), f[low].tolist()))
+
+    def _cohort_factors(self, dfs: DocFreq, n_essays: int) -> dict[str, float]:
+        """:meth:`_factor_table` of a :class:`DocFreq`: only its frequent and 套话 words
+        can get a factor < 1, so only those become strings."""
+        frequent = ((lambda df: df / n_essays > self.boilerplate_df) if n_essays >= 5
+                    else (lambda df: np.zeros(len(df), bool)))
+        words, df = dfs.select(frequent, self._taohua_array)
+        return self._factor_table(words, df, n_essays)
 
     def _factors(self, df: dict[str, int], n_essays: int) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -439,6 +479,7 @@ class TopicModeler:
         self.vocabulary_ = vocab
         self.index_ = {w: i for i, w in enumerate(vocab)}
         self.vocab_array_ = np.array(vocab) if vocab else np.zeros(0, dtype="U1")
+        self.vocab_index_ = VocabIndex(self.vocab_array_)
         self.factor_array_ = np.ones(len(vocab))
         for w, f in factors.items():
             if w in self.index_:
@@ -504,11 +545,11 @@ class TopicModeler:
     def _tfidf(self, X):
         from sklearn.feature_extraction.text import TfidfTransformer
 
-        X = X.copy()
+        X = X.tocsr(copy=True)
         X.data = np.log1p(X.data)  # sublinear tf that stays ≥ 0 for down-weighted counts < 1
         if not hasattr(self, "tfidf_"):
             self.tfidf_ = TfidfTransformer().fit(X)
-        return self.tfidf_.transform(X)
+        return tfidf_rows(X, self.tfidf_.idf_)  # = self.tfidf_.transform(X), bit for bit
 
     def _fit_nmf(self, X, seeds):
         from sklearn.decomposition import NMF
@@ -631,20 +672,21 @@ class TopicModeler:
             # a small cohort keeps its word bags from the scan: the fit units are not
             # read a second time (a few MB: ≈ 2 × the cap in units at 8 paragraphs an essay)
             keep_bags = len(essays) <= self.max_fit_units // 4
-            where, vocab, df, bags = self._scan(essays, context, keep_bags)
+            where, dfs, bags = self._scan(essays, context, keep_bags)
             n_units = len(where[0])
             if n_units < 10:
                 out["skipped"] = (f"文本过少 ({n_units} 个段落/句子)，未做主题发现 (too little "
                                   "text for topic discovery; skipped)")
                 return
-            factors = self._factor_table(vocab, df, len(essays))
-            del vocab, df
+            factors = self._cohort_factors(dfs, len(essays))
+            del dfs
             above = n_units > self.max_fit_units
             pick = self.sample_units(where[0], self.fit_sample) if above else np.arange(n_units)
             self._max_iter = self.fit_max_iter if above else MAX_ITER
             self._threads = fit_threads(context)
             try:
-                X = self._fit_units(essays, where, pick, factors, context, bags)
+                with _one_blas_thread():
+                    X = self._fit_units(essays, where, pick, factors, context, bags)
             finally:
                 self._max_iter, self._threads = MAX_ITER, 1
             if above:  # transform every unit, chunk by chunk, on the engine
@@ -684,7 +726,7 @@ class TopicModeler:
                      for b, e in zip(bags, ends)]
             used = [b.vocab[np.unique(b.word)] for b in parts]
         self._set_vocabulary(np.unique(np.concatenate(used)).tolist(), factors)
-        X = bags_matrix(parts, self.vocab_array_, self.factor_array_)
+        X = bags_matrix(parts, self.vocab_index_, self.factor_array_)
         del parts
         self._fit_counts(X, len(where[0]))
         return X
