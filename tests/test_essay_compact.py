@@ -15,8 +15,8 @@ import pytest
 
 from pipeline.clean import clean_text
 from pipeline.errors import AlignmentError
-from pipeline.essay import (EMPTY_SPANS, CharMap, Essay, Span, SpanList, ThemeResult, Token,
-                            join_raw_pieces, raw_pieces)
+from pipeline.essay import (EMPTY_SPANS, CharMap, Essay, RawPieces, Span, SpanList, ThemeResult,
+                            Token, join_raw_pieces, raw_pieces)
 from pipeline.segment import Segmenter, TokenList, sentence_list, split_sentences
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -183,6 +183,34 @@ def test_raw_travels_as_pieces_of_text(seg):
     assert "matches" not in state and "engagement" not in state
     back = pickle.loads(pickle.dumps(e, 5))
     assert back.matches == [] and back.matches is not e.matches and back.raw == raw
+
+
+def test_unpickled_essay_keeps_raw_as_pieces_and_rebuilds_it(seg):
+    raw = RAWS[0] * 5
+    back = pickle.loads(pickle.dumps(_essay(raw, seg), 5))
+    assert "raw" not in vars(back) and isinstance(vars(back)["_raw_pieces"], RawPieces)
+    assert back.raw == raw and "raw" not in vars(back)  # rebuilt on access, not kept
+    assert pickle.loads(pickle.dumps(back, 5)).raw == raw  # and travels on as pieces
+    assert "raw" not in back.__getstate__()
+    with pytest.raises(AttributeError):
+        back.no_such_field  # noqa: B018
+    text = back.text
+    back.text = "改过的正文"  # the pieces refer to the old text: raw is kept whole first
+    assert back.raw == raw and "_raw_pieces" not in vars(back)
+    back.text = text
+    other = pickle.loads(pickle.dumps(_essay(raw, seg), 5))
+    other.raw = "新的原文"  # a new raw replaces the pieces
+    assert other.raw == "新的原文" and "_raw_pieces" not in vars(other)
+
+
+def test_raw_pieces_pack_and_join():
+    text = "甲乙丙丁戊己庚辛壬癸" * 30
+    pieces = ["前言\n", 0, 100, "中间", 120, 300, "尾"]
+    packed = RawPieces.pack(pieces)
+    assert packed.join(text) == join_raw_pieces(text, pieces)
+    assert packed.ops.typecode == "H" and packed.lits == "前言\n中间尾"
+    assert RawPieces.pack([]).join(text) == "" and RawPieces.pack(["x"]).join(text) == "x"
+    assert pickle.loads(pickle.dumps(packed, 5)) == packed
 
 
 def test_raw_kept_whole_when_pieces_would_not_rebuild_it(seg):
