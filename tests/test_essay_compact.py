@@ -139,6 +139,46 @@ def test_token_list_packs_differences_and_unpacks_the_offsets():
     assert small.within(303) and not small.within(302)
 
 
+def test_segmenter_tokens_are_a_boundary_bitmap(seg, plain_seg):
+    for raw in RAWS[:2]:
+        e, p = _essay(raw * 3, seg), _essay(raw * 3, plain_seg)
+        assert e.tokens.packing == "bits" and e.tokens == p.tokens and len(e.tokens) == len(p.tokens)
+        assert e.tokens._g, "whitespace between words: stretches that are not tokens"
+        assert e.tokens.texts() == [t.text for t in p.tokens]
+        assert e.tokens[3:9] == p.tokens[3:9] and e.tokens[-1] == p.tokens[-1]
+        assert len(e.tokens._d) <= len(e.text) // 8 + 1  # 1 bit a char
+        back = pickle.loads(pickle.dumps(e.tokens, 5))
+        assert back.packing == "bits" and back == e.tokens and back.texts() == e.tokens.texts()
+        assert e.tokens.within(len(e.text)) and not e.tokens.within(p.tokens[-1].end - 1)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_bitmap_and_differences_give_the_same_offsets(seed):
+    import random
+
+    rng = random.Random(seed)
+    n = rng.randrange(0, 60)
+    text = "".join(rng.choice("我们 要\n学a1") for _ in range(n))
+    cuts = sorted(rng.sample(range(n + 1), rng.randrange(0, n + 2)))
+    flat = array("i")
+    for a, b in zip(cuts, cuts[1:]):
+        if rng.random() < 0.7:  # a token; otherwise leave a gap
+            flat.extend((a, b))
+    tl = TokenList(text, flat)
+    assert list(tl.offsets()) == list(flat) and len(tl) == len(flat) // 2
+    assert tl.texts() == [text[a:b] for a, b in zip(flat[0::2], flat[1::2])]
+    assert pickle.loads(pickle.dumps(tl, 5)) == tl
+    if len(flat) > (n + 8) // 8:
+        assert tl.packing == "bits"
+
+
+def test_offsets_a_bitmap_cannot_hold_are_kept_as_differences():
+    text = "树立正确政绩观"
+    for flat in ([0, 2, 1, 4], [0, 0, 0, 2, 2, 4], [0, 2, 2, 9], [3, 1, 4, 6]):
+        tl = TokenList(text, array("i", flat))
+        assert tl.packing == "delta" and list(tl.offsets()) == flat
+
+
 def test_token_list_reads_pickles_of_the_absolute_offsets_format():
     text = "树立正确政绩观"
     old = TokenList.__new__(TokenList)
