@@ -10,10 +10,12 @@ the raw body (and, through :attr:`Essay.source_offset`, to the decoded file).
 """
 from __future__ import annotations
 
+import math
 import re
+import sys
 from array import array
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Iterator
 
@@ -337,30 +339,206 @@ class Match:
         return d
 
 
-@dataclass(slots=True)
+#: The keys the theme detector writes to every :attr:`ThemeResult.extra`, in its order:
+#: kept in slots of the result, not in a dict of their own.
+THEME_EXTRA_KEYS = ("label", "n_sentences", "cues")
+_ABSENT = object()  # a slot key not in ``extra``
+_NO_CUES = object()  # ``extra["cues"] == []``, the list not built yet (most themes)
+_ZERO = 0.0  # one shared float for the many zero scores of unpickled results
+
+
 class ThemeResult:
     """Coverage of one profile theme in one essay.
 
-    ``evidence`` given as a list of plain :class:`Span` is kept as a
-    :class:`SpanList` (read-only; equal to the list).
+    Args:
+        score: 0–1 coverage.
+        evidence: Sentence spans; a list of plain :class:`Span` is kept as a
+            :class:`SpanList` (read-only; equal to the list).
+        extra: Fields written next to score and evidence in ``results.json``.
+
+    ``extra`` is a live mapping (:class:`ThemeExtra`) that reads and writes the
+    result itself: the detector's three keys (:data:`THEME_EXTRA_KEYS`) are kept in
+    slots — a result costs ~80 bytes instead of ~320 with a dict and a list of its
+    own, and an essay has one per profile theme, most of them empty. It behaves as
+    the dict it replaces (same keys in the same order, ``==`` with a dict, ``get``,
+    ``update``, item assignment; ``extra["cues"]`` is a list that may be appended to).
     """
 
-    score: float
-    evidence: list[Span] = field(default_factory=list)
-    extra: dict = field(default_factory=dict)
+    __slots__ = ("score", "evidence", "_label", "_n", "_cues", "_more")
 
-    def __post_init__(self):
-        ev = self.evidence
+    def __init__(self, score: float, evidence: list[Span] | None = None,
+                 extra: dict | None = None):
+        self.score = score
+        ev = [] if evidence is None else evidence
         if type(ev) is list:
             if not ev:
-                self.evidence = EMPTY_SPANS
+                ev = EMPTY_SPANS
             elif all(type(s) is Span for s in ev):
-                self.evidence = SpanList.of(ev)
+                ev = SpanList.of(ev)
+        self.evidence = ev
+        self._label = self._n = self._cues = _ABSENT
+        self._more = None
+        if extra:
+            self._set_extra(extra)
+
+    def _set_extra(self, extra) -> None:
+        keys = list(extra)
+        k = 0  # the detector's keys go to slots while they come in its order
+        while k < min(len(keys), 3) and keys[k] == THEME_EXTRA_KEYS[k]:
+            k += 1
+        if k >= 1:
+            self._label = extra["label"]
+        if k >= 2:
+            self._n = extra["n_sentences"]
+        if k >= 3:
+            cues = extra["cues"]
+            self._cues = _NO_CUES if type(cues) is list and not cues else cues
+        if k < len(keys):
+            self._more = {x: extra[x] for x in keys[k:]}
+
+    @property
+    def extra(self) -> "ThemeExtra":
+        """The result's extra fields (a live :class:`ThemeExtra` mapping)."""
+        return ThemeExtra(self)
+
+    @extra.setter
+    def extra(self, value) -> None:
+        self._label = self._n = self._cues = _ABSENT
+        self._more = None
+        self._set_extra(value)
+
+    def _items(self) -> list[tuple[str, Any]]:
+        out = []
+        if self._label is not _ABSENT:
+            out.append(("label", self._label))
+        if self._n is not _ABSENT:
+            out.append(("n_sentences", self._n))
+        if self._cues is not _ABSENT:
+            out.append(("cues", [] if self._cues is _NO_CUES else self._cues))
+        if self._more:
+            out.extend(self._more.items())
+        return out
 
     def to_dict(self) -> dict:
         d = {"score": round(float(self.score), 4), "evidence": span_dicts(self.evidence)}
-        d.update(self.extra)
+        d.update(self._items())
         return d
+
+    def __eq__(self, other) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return ((self.score, self.evidence, dict(self._items()))
+                == (other.score, other.evidence, dict(other._items())))
+
+    __hash__ = None  # mutable, like the dataclass it was
+
+    def __repr__(self) -> str:
+        return (f"ThemeResult(score={self.score!r}, evidence={self.evidence!r}, "
+                f"extra={dict(self._items())!r})")
+
+    def __reduce__(self):
+        label, n, cues = self._label, self._n, self._cues
+        has = ((label is not _ABSENT) | (n is not _ABSENT) << 1 | (cues is not _ABSENT) << 2
+               | (cues is _NO_CUES) << 3)  # which slots hold a value (sentinels do not pickle)
+        return (_theme_result, (self.score, self.evidence, label if has & 1 else None,
+                                n if has & 2 else None, cues if has & 4 and not has & 8 else None,
+                                self._more, has))
+
+
+def _theme_result(score, evidence, label, n, cues, more, has: int) -> ThemeResult:
+    r = ThemeResult.__new__(ThemeResult)
+    zero = type(score) is float and score == 0.0 and math.copysign(1.0, score) > 0
+    r.score = _ZERO if zero else score
+    r.evidence = evidence
+    # labels repeat in every essay: one string each (pickles share them only per chunk)
+    r._label = (sys.intern(label) if type(label) is str else label) if has & 1 else _ABSENT
+    r._n = n if has & 2 else _ABSENT
+    r._cues = _ABSENT if not has & 4 else _NO_CUES if has & 8 else cues
+    r._more = more
+    return r
+
+
+class ThemeExtra(MutableMapping):
+    """:attr:`ThemeResult.extra`: a dict-like view of the result's extra fields
+    (reads and writes go to the result)."""
+
+    __slots__ = ("_r",)
+
+    def __init__(self, result: ThemeResult):
+        self._r = result
+
+    def __getitem__(self, key):
+        r = self._r
+        if key == "label" and r._label is not _ABSENT:
+            return r._label
+        if key == "n_sentences" and r._n is not _ABSENT:
+            return r._n
+        if key == "cues" and r._cues is not _ABSENT:
+            if r._cues is _NO_CUES:  # built on access, kept: it may be appended to
+                r._cues = []
+            return r._cues
+        if r._more is not None and key in r._more:
+            return r._more[key]
+        raise KeyError(key)
+
+    def __setitem__(self, key, value) -> None:
+        r = self._r
+        if key == "label" and r._label is not _ABSENT:
+            r._label = value
+        elif key == "n_sentences" and r._n is not _ABSENT:
+            r._n = value
+        elif key == "cues" and r._cues is not _ABSENT:
+            r._cues = value
+        else:  # a new key goes last, as in a dict
+            if r._more is None:
+                r._more = {}
+            r._more[key] = value
+
+    def __delitem__(self, key) -> None:
+        r = self._r
+        if key == "label" and r._label is not _ABSENT:
+            r._label = _ABSENT
+        elif key == "n_sentences" and r._n is not _ABSENT:
+            r._n = _ABSENT
+        elif key == "cues" and r._cues is not _ABSENT:
+            r._cues = _ABSENT
+        elif r._more is not None and key in r._more:
+            del r._more[key]
+        else:
+            raise KeyError(key)
+
+    def __iter__(self):
+        return iter([k for k, _ in self._r._items()])
+
+    def __len__(self) -> int:
+        r = self._r
+        return ((r._label is not _ABSENT) + (r._n is not _ABSENT) + (r._cues is not _ABSENT)
+                + (len(r._more) if r._more else 0))
+
+    def __contains__(self, key) -> bool:
+        r = self._r
+        if key == "label":
+            if r._label is not _ABSENT:
+                return True
+        elif key == "n_sentences":
+            if r._n is not _ABSENT:
+                return True
+        elif key == "cues" and r._cues is not _ABSENT:
+            return True
+        return r._more is not None and key in r._more
+
+    def get(self, key, default=None):
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def copy(self) -> dict:
+        """A plain dict of the fields (as ``dict.copy``)."""
+        return dict(self._r._items())
+
+    def __repr__(self) -> str:
+        return repr(dict(self._r._items()))
 
 
 @dataclass

@@ -95,6 +95,49 @@ def test_theme_evidence_is_compact_and_serialises_the_same():
     assert ThemeResult(0.1, tok).evidence is tok
 
 
+def test_theme_extra_behaves_as_the_dict_it_replaces():
+    extra = {"label": "以人民为中心", "n_sentences": 2, "cues": ["群众"]}
+    r = ThemeResult(0.5, [Span(0, 5)], dict(extra))
+    assert r.extra == extra and extra == r.extra and dict(r.extra) == extra
+    assert list(r.extra) == list(extra) and len(r.extra) == 3 and "cues" in r.extra
+    assert r.extra.get("covered") is None and r.extra.get("label") == "以人民为中心"
+    r.extra["cues"].append("民生")  # the list is the result's own
+    r.extra["covered"] = True  # a new key goes last
+    r.extra["n_sentences"] = 3  # an existing key keeps its place
+    assert list(r.extra.items()) == [("label", "以人民为中心"), ("n_sentences", 3),
+                                     ("cues", ["群众", "民生"]), ("covered", True)]
+    del r.extra["label"]
+    r.extra["label"] = "x"  # deleted and set again: last, as in a dict
+    assert list(r.extra) == ["n_sentences", "cues", "covered", "label"]
+    assert r.to_dict() == {"score": 0.5, "evidence": [{"start": 0, "end": 5}], "n_sentences": 3,
+                           "cues": ["群众", "民生"], "covered": True, "label": "x"}
+    with pytest.raises(KeyError):
+        r.extra["nope"]  # noqa: B018
+    # keys in another order than the detector's stay in that order
+    odd = ThemeResult(0.1, [], {"cues": [], "label": "y"})
+    assert list(odd.to_dict()) == ["score", "evidence", "cues", "label"]
+    empty = ThemeResult(0.0, [], {"label": "y", "n_sentences": 0, "cues": []})
+    empty.extra["cues"].append("z")
+    assert empty.extra["cues"] == ["z"]
+    r.extra = {"label": "新"}
+    assert r.extra == {"label": "新"} and repr(r.extra) == "{'label': '新'}"
+
+
+def test_theme_results_pickle_small_and_share_labels_and_zero_scores():
+    def result(score, cues):
+        return ThemeResult(score, [], {"label": "".join(["考核", "结果运用"]), "n_sentences": 0,
+                                       "cues": cues})
+
+    a, b = (pickle.loads(pickle.dumps(result(0.0, []), 5)) for _ in range(2))
+    assert a == result(0.0, []) and a.extra["cues"] == []
+    assert a.extra["label"] is b.extra["label"] and a.score is b.score  # one object each
+    c = pickle.loads(pickle.dumps(result(-0.0, None), 5))
+    assert str(c.score) == "-0.0" and c.extra["cues"] is None
+    d = ThemeResult(0.3, [Span(1, 2)], {"x": 1})
+    assert pickle.loads(pickle.dumps(d, 5)) == d and "cues" not in pickle.loads(pickle.dumps(d)).extra
+    assert ThemeResult(0.3, [], {"label": "a"}) != ThemeResult(0.3, [], {"label": "b"})
+
+
 # -- CharMap ----------------------------------------------------------------------
 @pytest.mark.parametrize("raw", RAWS)
 def test_char_map_equals_the_list_it_stores(raw):
