@@ -42,7 +42,8 @@ from .essay import Essay
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = "xinde.cache/3"  # 2: stage-written meta cached; 3: compact spans, char map, tokens
+#: 2: stage-written meta cached; 3: compact spans, char map, tokens; 4: tokens as a bitmap
+CACHE_FORMAT = "xinde.cache/4"
 FILENAME = "xinde-cache.sqlite"
 #: Settings that never change an essay's results.
 RUN_ONLY_SETTINGS = frozenset({"jobs", "engine", "scheduler", "cache_dir", "chunk_size"})

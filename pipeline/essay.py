@@ -10,10 +10,12 @@ the raw body (and, through :attr:`Essay.source_offset`, to the decoded file).
 """
 from __future__ import annotations
 
+import math
 import re
+import sys
 from array import array
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Iterator
 
@@ -337,30 +339,206 @@ class Match:
         return d
 
 
-@dataclass(slots=True)
+#: The keys the theme detector writes to every :attr:`ThemeResult.extra`, in its order:
+#: kept in slots of the result, not in a dict of their own.
+THEME_EXTRA_KEYS = ("label", "n_sentences", "cues")
+_ABSENT = object()  # a slot key not in ``extra``
+_NO_CUES = object()  # ``extra["cues"] == []``, the list not built yet (most themes)
+_ZERO = 0.0  # one shared float for the many zero scores of unpickled results
+
+
 class ThemeResult:
     """Coverage of one profile theme in one essay.
 
-    ``evidence`` given as a list of plain :class:`Span` is kept as a
-    :class:`SpanList` (read-only; equal to the list).
+    Args:
+        score: 0–1 coverage.
+        evidence: Sentence spans; a list of plain :class:`Span` is kept as a
+            :class:`SpanList` (read-only; equal to the list).
+        extra: Fields written next to score and evidence in ``results.json``.
+
+    ``extra`` is a live mapping (:class:`ThemeExtra`) that reads and writes the
+    result itself: the detector's three keys (:data:`THEME_EXTRA_KEYS`) are kept in
+    slots — a result costs ~80 bytes instead of ~320 with a dict and a list of its
+    own, and an essay has one per profile theme, most of them empty. It behaves as
+    the dict it replaces (same keys in the same order, ``==`` with a dict, ``get``,
+    ``update``, item assignment; ``extra["cues"]`` is a list that may be appended to).
     """
 
-    score: float
-    evidence: list[Span] = field(default_factory=list)
-    extra: dict = field(default_factory=dict)
+    __slots__ = ("score", "evidence", "_label", "_n", "_cues", "_more")
 
-    def __post_init__(self):
-        ev = self.evidence
+    def __init__(self, score: float, evidence: list[Span] | None = None,
+                 extra: dict | None = None):
+        self.score = score
+        ev = [] if evidence is None else evidence
         if type(ev) is list:
             if not ev:
-                self.evidence = EMPTY_SPANS
+                ev = EMPTY_SPANS
             elif all(type(s) is Span for s in ev):
-                self.evidence = SpanList.of(ev)
+                ev = SpanList.of(ev)
+        self.evidence = ev
+        self._label = self._n = self._cues = _ABSENT
+        self._more = None
+        if extra:
+            self._set_extra(extra)
+
+    def _set_extra(self, extra) -> None:
+        keys = list(extra)
+        k = 0  # the detector's keys go to slots while they come in its order
+        while k < min(len(keys), 3) and keys[k] == THEME_EXTRA_KEYS[k]:
+            k += 1
+        if k >= 1:
+            self._label = extra["label"]
+        if k >= 2:
+            self._n = extra["n_sentences"]
+        if k >= 3:
+            cues = extra["cues"]
+            self._cues = _NO_CUES if type(cues) is list and not cues else cues
+        if k < len(keys):
+            self._more = {x: extra[x] for x in keys[k:]}
+
+    @property
+    def extra(self) -> "ThemeExtra":
+        """The result's extra fields (a live :class:`ThemeExtra` mapping)."""
+        return ThemeExtra(self)
+
+    @extra.setter
+    def extra(self, value) -> None:
+        self._label = self._n = self._cues = _ABSENT
+        self._more = None
+        self._set_extra(value)
+
+    def _items(self) -> list[tuple[str, Any]]:
+        out = []
+        if self._label is not _ABSENT:
+            out.append(("label", self._label))
+        if self._n is not _ABSENT:
+            out.append(("n_sentences", self._n))
+        if self._cues is not _ABSENT:
+            out.append(("cues", [] if self._cues is _NO_CUES else self._cues))
+        if self._more:
+            out.extend(self._more.items())
+        return out
 
     def to_dict(self) -> dict:
         d = {"score": round(float(self.score), 4), "evidence": span_dicts(self.evidence)}
-        d.update(self.extra)
+        d.update(self._items())
         return d
+
+    def __eq__(self, other) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return ((self.score, self.evidence, dict(self._items()))
+                == (other.score, other.evidence, dict(other._items())))
+
+    __hash__ = None  # mutable, like the dataclass it was
+
+    def __repr__(self) -> str:
+        return (f"ThemeResult(score={self.score!r}, evidence={self.evidence!r}, "
+                f"extra={dict(self._items())!r})")
+
+    def __reduce__(self):
+        label, n, cues = self._label, self._n, self._cues
+        has = ((label is not _ABSENT) | (n is not _ABSENT) << 1 | (cues is not _ABSENT) << 2
+               | (cues is _NO_CUES) << 3)  # which slots hold a value (sentinels do not pickle)
+        return (_theme_result, (self.score, self.evidence, label if has & 1 else None,
+                                n if has & 2 else None, cues if has & 4 and not has & 8 else None,
+                                self._more, has))
+
+
+def _theme_result(score, evidence, label, n, cues, more, has: int) -> ThemeResult:
+    r = ThemeResult.__new__(ThemeResult)
+    zero = type(score) is float and score == 0.0 and math.copysign(1.0, score) > 0
+    r.score = _ZERO if zero else score
+    r.evidence = evidence
+    # labels repeat in every essay: one string each (pickles share them only per chunk)
+    r._label = (sys.intern(label) if type(label) is str else label) if has & 1 else _ABSENT
+    r._n = n if has & 2 else _ABSENT
+    r._cues = _ABSENT if not has & 4 else _NO_CUES if has & 8 else cues
+    r._more = more
+    return r
+
+
+class ThemeExtra(MutableMapping):
+    """:attr:`ThemeResult.extra`: a dict-like view of the result's extra fields
+    (reads and writes go to the result)."""
+
+    __slots__ = ("_r",)
+
+    def __init__(self, result: ThemeResult):
+        self._r = result
+
+    def __getitem__(self, key):
+        r = self._r
+        if key == "label" and r._label is not _ABSENT:
+            return r._label
+        if key == "n_sentences" and r._n is not _ABSENT:
+            return r._n
+        if key == "cues" and r._cues is not _ABSENT:
+            if r._cues is _NO_CUES:  # built on access, kept: it may be appended to
+                r._cues = []
+            return r._cues
+        if r._more is not None and key in r._more:
+            return r._more[key]
+        raise KeyError(key)
+
+    def __setitem__(self, key, value) -> None:
+        r = self._r
+        if key == "label" and r._label is not _ABSENT:
+            r._label = value
+        elif key == "n_sentences" and r._n is not _ABSENT:
+            r._n = value
+        elif key == "cues" and r._cues is not _ABSENT:
+            r._cues = value
+        else:  # a new key goes last, as in a dict
+            if r._more is None:
+                r._more = {}
+            r._more[key] = value
+
+    def __delitem__(self, key) -> None:
+        r = self._r
+        if key == "label" and r._label is not _ABSENT:
+            r._label = _ABSENT
+        elif key == "n_sentences" and r._n is not _ABSENT:
+            r._n = _ABSENT
+        elif key == "cues" and r._cues is not _ABSENT:
+            r._cues = _ABSENT
+        elif r._more is not None and key in r._more:
+            del r._more[key]
+        else:
+            raise KeyError(key)
+
+    def __iter__(self):
+        return iter([k for k, _ in self._r._items()])
+
+    def __len__(self) -> int:
+        r = self._r
+        return ((r._label is not _ABSENT) + (r._n is not _ABSENT) + (r._cues is not _ABSENT)
+                + (len(r._more) if r._more else 0))
+
+    def __contains__(self, key) -> bool:
+        r = self._r
+        if key == "label":
+            if r._label is not _ABSENT:
+                return True
+        elif key == "n_sentences":
+            if r._n is not _ABSENT:
+                return True
+        elif key == "cues" and r._cues is not _ABSENT:
+            return True
+        return r._more is not None and key in r._more
+
+    def get(self, key, default=None):
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def copy(self) -> dict:
+        """A plain dict of the fields (as ``dict.copy``)."""
+        return dict(self._r._items())
+
+    def __repr__(self) -> str:
+        return repr(dict(self._r._items()))
 
 
 @dataclass
@@ -503,12 +681,31 @@ class Essay:
             d.setdefault(k, v)
         return d
 
+    # -- raw, kept as pieces of text once the essay came back from a worker ------
+    def __getattr__(self, name: str):
+        # only reached when ``name`` is not in the instance dict: ``raw`` of an unpickled
+        # essay is rebuilt from its pieces on each access (~2 µs), never kept
+        if name == "raw":
+            pieces = self.__dict__.get("_raw_pieces")
+            if pieces is not None:
+                return pieces.join(self.__dict__["text"])
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in ("raw", "text"):
+            d = self.__dict__
+            pieces = d.pop("_raw_pieces", None)
+            if pieces is not None and name == "text":  # the pieces refer to the old text
+                d["raw"] = pieces.join(d["text"])
+        object.__setattr__(self, name, value)
+
     # -- pickling (block results come back from worker processes) ------
     def __getstate__(self) -> dict:
         """The fields that differ from their empty default (an essay after the
         first block has six empty ones: no need to send them). Once cleaned with a
         :class:`CharMap`, ``raw`` travels as pieces of ``text`` and the few raw
-        stretches that cleaning changed (:func:`raw_pieces`): ~0.3 KB, not ~4.5."""
+        stretches that cleaning changed (:class:`RawPieces`): ~0.2 KB, not ~3; the
+        unpickled essay keeps it so and rebuilds ``raw`` on access."""
         state = {k: v for k, v in self.__dict__.items()
                  if not (k in _EMPTY_DEFAULTS and type(v) is type(_EMPTY_DEFAULTS[k])
                          and v == _EMPTY_DEFAULTS[k])}
@@ -516,18 +713,19 @@ class Essay:
             pieces = raw_pieces(self.text, self.raw, self.char_map)
             if pieces is not None:
                 del state["raw"]
-                state["_raw_pieces"] = pieces
+                state["_raw_pieces"] = RawPieces.pack(pieces)
         return state
 
     def __setstate__(self, state: dict) -> None:
+        d = self.__dict__
         for f in _DEFAULTED_FIELDS:
             if f.name not in state:
-                setattr(self, f.name, f.default_factory() if f.default_factory is not MISSING
-                        else f.default)
-        pieces = state.pop("_raw_pieces", None)
-        self.__dict__.update(state)
-        if pieces is not None:
-            self.raw = join_raw_pieces(self.text, pieces)
+                d[f.name] = (f.default_factory() if f.default_factory is not MISSING
+                             else f.default)
+        pieces = state.get("_raw_pieces")
+        if pieces is not None and not isinstance(pieces, RawPieces):  # a list: format of 0.x
+            state = {**state, "_raw_pieces": RawPieces.pack(pieces)}
+        d.update(state)
 
 
 #: A run of text shorter than this travels as raw chars: a reference costs as much.
@@ -595,6 +793,69 @@ def join_raw_pieces(text: str, pieces: list) -> str:
             out.append(text[p:pieces[i + 1]])
             i += 2
     return "".join(out)
+
+
+class RawPieces:
+    """:func:`raw_pieces` packed: the literal pieces joined in one ``str`` and, per
+    piece of text, ``(literal chars before it, start, end)`` in one int array —
+    ~0.2 KB for an essay's raw body instead of ~3 KB (or ~1 KB as a list of pieces).
+
+    Attributes:
+        lits: The literal pieces, concatenated.
+        ops: ``[n0, a0, b0, n1, a1, b1, …]``: ``n_k`` more chars of ``lits``, then
+            ``text[a_k:b_k]``; the rest of ``lits`` ends the raw body.
+    """
+
+    __slots__ = ("lits", "ops")
+
+    def __init__(self, lits: str, ops: array):
+        self.lits, self.ops = lits, ops
+
+    @classmethod
+    def pack(cls, pieces: list) -> "RawPieces":
+        """From the list that :func:`raw_pieces` returns."""
+        lits: list[str] = []
+        ops: list[int] = []
+        pending, i, n = 0, 0, len(pieces)
+        while i < n:
+            p = pieces[i]
+            if type(p) is str:
+                lits.append(p)
+                pending += len(p)
+                i += 1
+            else:
+                ops += (pending, p, pieces[i + 1])
+                pending = 0
+                i += 2
+        return cls("".join(lits), packed_ints(ops))
+
+    def join(self, text: str) -> str:
+        """The raw body (``text`` is the essay's cleaned text)."""
+        lits, o = self.lits, self.ops
+        out, pos = [], 0
+        for k in range(0, len(o), 3):
+            m = pos + o[k]
+            out.append(lits[pos:m])
+            out.append(text[o[k + 1]:o[k + 2]])
+            pos = m
+        out.append(lits[pos:])
+        return "".join(out)
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, RawPieces):
+            return NotImplemented
+        return self.lits == other.lits and list(self.ops) == list(other.ops)
+
+    __hash__ = None
+
+    def __reduce__(self):
+        return (_raw_pieces_of, (self.lits, self.ops.typecode, self.ops.tobytes()))
+
+
+def _raw_pieces_of(lits: str, typecode: str, data: bytes) -> RawPieces:
+    o = array(typecode)
+    o.frombytes(data)
+    return RawPieces(lits, o)
 
 
 #: Essay fields with a default, and the defaults that an essay's pickle leaves out.

@@ -191,7 +191,7 @@ def _apply(stage, essay: Essay) -> Essay | Skipped:
 def run_stages(essays: list[Essay], stages: list, context: dict | None = None,
                timings: dict | None = None, skipped: list | None = None,
                progress: Callable | None = None, engine=None, cache=None,
-               settings: Settings | None = None) -> list[Essay]:
+               settings: Settings | None = None, consume: bool = False) -> list[Essay]:
     """Apply ``stages`` in order; returns the essays that survived.
 
     Consecutive per-essay stages run as one block on ``engine`` (default: in
@@ -200,6 +200,11 @@ def run_stages(essays: list[Essay], stages: list, context: dict | None = None,
     reuses earlier results of unchanged essays and stores new ones as they finish.
     Per-stage ``timings`` of a parallel block are its wall time shared out in
     proportion to each stage's summed worker time.
+
+    With ``consume=True`` the caller hands ``essays`` over: the list is emptied when
+    the first block starts and each input essay is let go as soon as its result is
+    back (results from worker processes are new objects), so the input and the
+    processed cohort are not both held at the end of the block.
     """
     from .parallel import split_blocks
     from .segment import release_tokens
@@ -225,7 +230,8 @@ def run_stages(essays: list[Essay], stages: list, context: dict | None = None,
         use_cache = (cache is not None and settings is not None and not seen_cohort
                      and all(getattr(st, "cacheable", True) for st in block))
         essays = _run_block(block, essays, engine, cache if use_cache else None, settings,
-                            timings, skipped)
+                            timings, skipped, consume)
+        consume = True  # from here on the list is our own
         # the essays now live until the end of the run: keep the cyclic garbage collector
         # from re-scanning their millions of objects in every later full collection (and
         # keep forked workers from touching their pages); run() unfreezes at the end
@@ -234,7 +240,7 @@ def run_stages(essays: list[Essay], stages: list, context: dict | None = None,
 
 
 def _run_block(block: list, essays: list[Essay], engine, cache, settings, timings: dict,
-               skipped: list | None) -> list[Essay]:
+               skipped: list | None, consume: bool = False) -> list[Essay]:
     from .parallel import map_block
 
     t0 = time.perf_counter()
@@ -261,9 +267,13 @@ def _run_block(block: list, essays: list[Essay], engine, cache, settings, timing
     def store(j: int, r) -> None:  # each entry committed as soon as its essay is done
         if cache is not None and not isinstance(r, Skipped):
             cache.put(keys[todo[j]], r, [k for k in r.meta if k not in ingest_meta[j]])
+        if consume:
+            batch[j] = None  # the input essay: free once its result is back
 
     t1 = time.perf_counter()
     batch = [essays[i] for i in todo]
+    if consume:
+        essays.clear()  # cache hits are in ``results``, the rest in ``batch``
     if engine is None:
         done, stage_times = map_block(block, batch, 1, 0, store)
     else:
@@ -319,7 +329,7 @@ def run(path: Path | str, settings: Settings | None = None, stages: list | None 
     context["cache"] = cache  # cohort stages may memoise their own steps (None: no cache)
     try:
         essays = run_stages(essays, stages, context, timings, skipped, engine=engine,
-                            cache=cache, settings=settings)
+                            cache=cache, settings=settings, consume=True)
     finally:
         gc.unfreeze()
         engine.close()

@@ -32,7 +32,7 @@ from itertools import accumulate
 from pathlib import Path
 
 from .errors import AlignmentError, ConfigError
-from .essay import CharMap, Span, SpanList, Token, make_token
+from .essay import CharMap, Span, SpanList, Token, make_token, packed_ints
 
 _HAN = re.compile("[\u4e00-\u9fd5]")
 #: Runs Python jieba (HMM on) keeps whole, like its own ``re_skip`` (``2024``, ``5.2%``).
@@ -138,27 +138,80 @@ def _delta_unpack(d: array) -> array:
 
 
 _NP_TYPES = {"B": "u1", "H": "=u2", "i": "intc"}  # native, as array stores them
+_NO_GAPS = array("B")  # shared: never modified
+
+
+def _bits_pack(n: int, offsets: array) -> tuple[bytes, array] | None:
+    """Offsets ``[s0, e0, s1, e1, …]`` of tokens over a text of ``n`` chars as a
+    *boundary bitmap* — bit ``p`` set when a token starts or ends at ``p`` (``n + 1``
+    bits, 1 bit a char) — and the indices of the stretches between consecutive
+    boundaries that are not tokens (the whitespace between words: a few an essay).
+    ``None`` when the tokens are not non-empty, ordered and disjoint within
+    ``[0, n]``, or when one byte a token difference would be smaller."""
+    import numpy as np
+
+    v = np.frombuffer(offsets, dtype=np.intc)
+    if not len(v) or (n + 8) // 8 >= len(v):
+        return None
+    s, e = v[0::2], v[1::2]
+    if s[0] < 0 or e[-1] > n or not (s < e).all():
+        return None
+    between = s[1:] - e[:-1]  # > 0 where a stretch that is no token lies between two tokens
+    if between.min(initial=0) < 0:
+        return None
+    mark = np.zeros(n + 1, dtype=bool)
+    mark[v] = True
+    after = np.flatnonzero(between)  # token k is followed by a gap: the (j+1)-th gap is
+    gaps = after + np.arange(1, len(after) + 1)  # stretch k + j + 1 (k tokens, j gaps before)
+    return (np.packbits(mark, bitorder="little").tobytes(),
+            packed_ints(gaps.tolist()) if len(gaps) else _NO_GAPS)
+
+
+def _bits_unpack(bits: bytes, gaps: array) -> array:
+    """The ``array("i")`` of offsets that :func:`_bits_pack` packed."""
+    import numpy as np
+
+    out = array("i")
+    p = np.flatnonzero(np.unpackbits(np.frombuffer(bits, dtype=np.uint8), bitorder="little"))
+    if len(p) < 2:
+        return out
+    flat = np.empty(2 * (len(p) - 1), dtype=np.intc)  # every stretch between boundaries
+    flat[0::2] = p[:-1]
+    flat[1::2] = p[1:]
+    out.frombytes(flat.tobytes())
+    for g in reversed(gaps):  # a few an essay: cheaper than a mask
+        del out[2 * g:2 * g + 2]
+    return out
 
 
 class TokenList(Sequence):
-    """The tokens of one text, stored as packed offset differences (~2 bytes a token).
+    """The tokens of one text, stored in ~1 bit a char (~0.3 KB an essay).
 
     Behaves as a read-only ``list[Token]`` (index, slice, iterate, ``len``,
     ``==`` with a list). :class:`~pipeline.essay.Token` objects are built on
     access and not kept (a pass over 1,000 tokens costs ~1 ms), so a cohort
-    stage reading every essay's tokens does not hold them all at once. The
-    offsets are kept as differences (token lengths and the gaps between tokens,
-    1 byte each for words; :attr:`_offsets` rebuilds the ``array("i")`` of
-    ``[start0, end0, start1, …]`` in ~20 µs), and pickling sends only the text
-    and those bytes, so essays move between processes cheaply and a 100k cohort
-    fits in memory.
+    stage reading every essay's tokens does not hold them all at once.
+
+    Segmenter tokens are non-empty, ordered and disjoint, so they are kept as a
+    boundary bitmap (:func:`_bits_pack`: a bit per char where a token starts or
+    ends, and the few stretches between boundaries that are not tokens); any
+    other offsets as differences (:func:`_delta_pack`: token lengths and gaps,
+    1 byte each for words). :meth:`offsets` decodes either in ~20 µs; pickling
+    sends only the text and those bytes, so essays move between processes
+    cheaply and a 100k cohort fits in memory.
     """
 
-    __slots__ = ("_text", "_d")
+    __slots__ = ("_text", "_d", "_g")
 
     def __init__(self, text: str, offsets: array):
+        if not isinstance(offsets, array) or offsets.typecode != "i":
+            offsets = array("i", offsets)
         self._text = text
-        self._d = _delta_pack(offsets)
+        packed = _bits_pack(len(text), offsets)
+        if packed is None:
+            self._d, self._g = _delta_pack(offsets), None
+        else:
+            self._d, self._g = packed
 
     @classmethod
     def of(cls, text: str, tokens) -> "TokenList":
@@ -169,13 +222,20 @@ class TokenList(Sequence):
         return cls(text, offsets)
 
     @property
+    def packing(self) -> str:
+        """``"bits"`` (boundary bitmap) or ``"delta"`` (offset differences)."""
+        return "delta" if self._g is None else "bits"
+
+    @property
     def _offsets(self) -> array:
         """``array("i")`` of ``[start0, end0, start1, …]`` (rebuilt on each access)."""
-        return _delta_unpack(self._d)
+        return self.offsets()
 
     def offsets(self) -> array:
         """``array("i")`` of ``[start0, end0, start1, …]`` (decoded on each call)."""
-        return _delta_unpack(self._d)
+        if self._g is None:
+            return _delta_unpack(self._d)
+        return _bits_unpack(self._d, self._g)
 
     @property
     def text(self) -> str:
@@ -196,6 +256,11 @@ class TokenList(Sequence):
     def within(self, n: int) -> bool:
         """Every token satisfies ``0 <= start <= end <= n``."""
         d = self._d
+        if self._g is not None:  # the bitmap holds ordered tokens inside the text
+            if n >= len(self._text):
+                return True
+            o = self.offsets()
+            return not o or o[-1] <= n
         if d.typecode != "i":  # unsigned differences: the offsets never go down
             return sum(d) <= n
         o = self._offsets
@@ -203,37 +268,34 @@ class TokenList(Sequence):
 
     def texts(self) -> list[str]:
         """The token strings, without building :class:`Token` objects (fast path)."""
-        d, text = self._d, self._text
-        out, pos = [], 0
-        append = out.append
-        for gap, n in zip(d[0::2], d[1::2]):  # walking the differences: no decoding
-            start = pos + gap
-            pos = start + n
-            append(text[start:pos])
-        return out
+        o, text = self.offsets(), self._text
+        return [text[s:e] for s, e in zip(o[0::2], o[1::2])]
 
     def __len__(self) -> int:
-        return len(self._d) // 2
+        if self._g is None:
+            return len(self._d) // 2
+        marks = int.from_bytes(self._d, "little").bit_count()
+        return max(0, marks - 1 - len(self._g))
 
     def __getitem__(self, i):
-        n = len(self)
+        o = self.offsets()
+        n = len(o) // 2
         if isinstance(i, slice):
-            o = self._offsets
             return [self._token(k, o) for k in range(*i.indices(n))]
         if i < 0:
             i += n
         if not 0 <= i < n:
             raise IndexError("token index out of range")
-        return self._token(i, self._offsets)
+        return self._token(i, o)
 
     def __iter__(self):
-        o, text, token = self._offsets, self._text, make_token
+        o, text, token = self.offsets(), self._text, make_token
         for s, e in zip(o[0::2], o[1::2]):
             yield token(s, e, text[s:e])
 
     def __eq__(self, other) -> bool:
         if isinstance(other, TokenList):
-            return self._d == other._d and self._text == other._text
+            return self.offsets() == other.offsets() and self._text == other._text
         if isinstance(other, (list, tuple)):
             return list(self) == list(other)
         return NotImplemented
@@ -242,13 +304,15 @@ class TokenList(Sequence):
         return f"TokenList({len(self)} tokens)"
 
     def __reduce__(self):
-        return (_token_list, (self._text, self._d.typecode, self._d.tobytes()))
+        if self._g is None:
+            return (_token_list, (self._text, self._d.typecode, self._d.tobytes()))
+        return (_token_bits, (self._text, self._d, self._g.typecode, self._g.tobytes()))
 
     def __setstate__(self, state):  # pickles of earlier versions: absolute offsets
         self._text = state["text"]
         o = array("i")
         o.frombytes(state["offsets"])
-        self._d = _delta_pack(o)
+        self._d, self._g = _delta_pack(o), None
 
 
 def _token_list(text: str, typecode: str, data: bytes) -> TokenList:
@@ -256,6 +320,18 @@ def _token_list(text: str, typecode: str, data: bytes) -> TokenList:
     t._text = text
     t._d = array(typecode)
     t._d.frombytes(data)
+    t._g = None
+    return t
+
+
+def _token_bits(text: str, bits: bytes, typecode: str, gaps: bytes) -> TokenList:
+    t = TokenList.__new__(TokenList)
+    t._text, t._d = text, bits
+    if gaps:
+        t._g = array(typecode)
+        t._g.frombytes(gaps)
+    else:
+        t._g = _NO_GAPS
     return t
 
 

@@ -15,8 +15,8 @@ import pytest
 
 from pipeline.clean import clean_text
 from pipeline.errors import AlignmentError
-from pipeline.essay import (EMPTY_SPANS, CharMap, Essay, Span, SpanList, ThemeResult, Token,
-                            join_raw_pieces, raw_pieces)
+from pipeline.essay import (EMPTY_SPANS, CharMap, Essay, RawPieces, Span, SpanList, ThemeResult,
+                            Token, join_raw_pieces, raw_pieces)
 from pipeline.segment import Segmenter, TokenList, sentence_list, split_sentences
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,6 +95,49 @@ def test_theme_evidence_is_compact_and_serialises_the_same():
     assert ThemeResult(0.1, tok).evidence is tok
 
 
+def test_theme_extra_behaves_as_the_dict_it_replaces():
+    extra = {"label": "以人民为中心", "n_sentences": 2, "cues": ["群众"]}
+    r = ThemeResult(0.5, [Span(0, 5)], dict(extra))
+    assert r.extra == extra and extra == r.extra and dict(r.extra) == extra
+    assert list(r.extra) == list(extra) and len(r.extra) == 3 and "cues" in r.extra
+    assert r.extra.get("covered") is None and r.extra.get("label") == "以人民为中心"
+    r.extra["cues"].append("民生")  # the list is the result's own
+    r.extra["covered"] = True  # a new key goes last
+    r.extra["n_sentences"] = 3  # an existing key keeps its place
+    assert list(r.extra.items()) == [("label", "以人民为中心"), ("n_sentences", 3),
+                                     ("cues", ["群众", "民生"]), ("covered", True)]
+    del r.extra["label"]
+    r.extra["label"] = "x"  # deleted and set again: last, as in a dict
+    assert list(r.extra) == ["n_sentences", "cues", "covered", "label"]
+    assert r.to_dict() == {"score": 0.5, "evidence": [{"start": 0, "end": 5}], "n_sentences": 3,
+                           "cues": ["群众", "民生"], "covered": True, "label": "x"}
+    with pytest.raises(KeyError):
+        r.extra["nope"]  # noqa: B018
+    # keys in another order than the detector's stay in that order
+    odd = ThemeResult(0.1, [], {"cues": [], "label": "y"})
+    assert list(odd.to_dict()) == ["score", "evidence", "cues", "label"]
+    empty = ThemeResult(0.0, [], {"label": "y", "n_sentences": 0, "cues": []})
+    empty.extra["cues"].append("z")
+    assert empty.extra["cues"] == ["z"]
+    r.extra = {"label": "新"}
+    assert r.extra == {"label": "新"} and repr(r.extra) == "{'label': '新'}"
+
+
+def test_theme_results_pickle_small_and_share_labels_and_zero_scores():
+    def result(score, cues):
+        return ThemeResult(score, [], {"label": "".join(["考核", "结果运用"]), "n_sentences": 0,
+                                       "cues": cues})
+
+    a, b = (pickle.loads(pickle.dumps(result(0.0, []), 5)) for _ in range(2))
+    assert a == result(0.0, []) and a.extra["cues"] == []
+    assert a.extra["label"] is b.extra["label"] and a.score is b.score  # one object each
+    c = pickle.loads(pickle.dumps(result(-0.0, None), 5))
+    assert str(c.score) == "-0.0" and c.extra["cues"] is None
+    d = ThemeResult(0.3, [Span(1, 2)], {"x": 1})
+    assert pickle.loads(pickle.dumps(d, 5)) == d and "cues" not in pickle.loads(pickle.dumps(d)).extra
+    assert ThemeResult(0.3, [], {"label": "a"}) != ThemeResult(0.3, [], {"label": "b"})
+
+
 # -- CharMap ----------------------------------------------------------------------
 @pytest.mark.parametrize("raw", RAWS)
 def test_char_map_equals_the_list_it_stores(raw):
@@ -137,6 +180,46 @@ def test_token_list_packs_differences_and_unpacks_the_offsets():
         assert pickle.loads(pickle.dumps(t, 5)) == t
     assert tl.within(len(text)) and not tl.within(len(text) - 1)
     assert small.within(303) and not small.within(302)
+
+
+def test_segmenter_tokens_are_a_boundary_bitmap(seg, plain_seg):
+    for raw in RAWS[:2]:
+        e, p = _essay(raw * 3, seg), _essay(raw * 3, plain_seg)
+        assert e.tokens.packing == "bits" and e.tokens == p.tokens and len(e.tokens) == len(p.tokens)
+        assert e.tokens._g, "whitespace between words: stretches that are not tokens"
+        assert e.tokens.texts() == [t.text for t in p.tokens]
+        assert e.tokens[3:9] == p.tokens[3:9] and e.tokens[-1] == p.tokens[-1]
+        assert len(e.tokens._d) <= len(e.text) // 8 + 1  # 1 bit a char
+        back = pickle.loads(pickle.dumps(e.tokens, 5))
+        assert back.packing == "bits" and back == e.tokens and back.texts() == e.tokens.texts()
+        assert e.tokens.within(len(e.text)) and not e.tokens.within(p.tokens[-1].end - 1)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_bitmap_and_differences_give_the_same_offsets(seed):
+    import random
+
+    rng = random.Random(seed)
+    n = rng.randrange(0, 60)
+    text = "".join(rng.choice("我们 要\n学a1") for _ in range(n))
+    cuts = sorted(rng.sample(range(n + 1), rng.randrange(0, n + 2)))
+    flat = array("i")
+    for a, b in zip(cuts, cuts[1:]):
+        if rng.random() < 0.7:  # a token; otherwise leave a gap
+            flat.extend((a, b))
+    tl = TokenList(text, flat)
+    assert list(tl.offsets()) == list(flat) and len(tl) == len(flat) // 2
+    assert tl.texts() == [text[a:b] for a, b in zip(flat[0::2], flat[1::2])]
+    assert pickle.loads(pickle.dumps(tl, 5)) == tl
+    if len(flat) > (n + 8) // 8:
+        assert tl.packing == "bits"
+
+
+def test_offsets_a_bitmap_cannot_hold_are_kept_as_differences():
+    text = "树立正确政绩观"
+    for flat in ([0, 2, 1, 4], [0, 0, 0, 2, 2, 4], [0, 2, 2, 9], [3, 1, 4, 6]):
+        tl = TokenList(text, array("i", flat))
+        assert tl.packing == "delta" and list(tl.offsets()) == flat
 
 
 def test_token_list_reads_pickles_of_the_absolute_offsets_format():
@@ -183,6 +266,34 @@ def test_raw_travels_as_pieces_of_text(seg):
     assert "matches" not in state and "engagement" not in state
     back = pickle.loads(pickle.dumps(e, 5))
     assert back.matches == [] and back.matches is not e.matches and back.raw == raw
+
+
+def test_unpickled_essay_keeps_raw_as_pieces_and_rebuilds_it(seg):
+    raw = RAWS[0] * 5
+    back = pickle.loads(pickle.dumps(_essay(raw, seg), 5))
+    assert "raw" not in vars(back) and isinstance(vars(back)["_raw_pieces"], RawPieces)
+    assert back.raw == raw and "raw" not in vars(back)  # rebuilt on access, not kept
+    assert pickle.loads(pickle.dumps(back, 5)).raw == raw  # and travels on as pieces
+    assert "raw" not in back.__getstate__()
+    with pytest.raises(AttributeError):
+        back.no_such_field  # noqa: B018
+    text = back.text
+    back.text = "改过的正文"  # the pieces refer to the old text: raw is kept whole first
+    assert back.raw == raw and "_raw_pieces" not in vars(back)
+    back.text = text
+    other = pickle.loads(pickle.dumps(_essay(raw, seg), 5))
+    other.raw = "新的原文"  # a new raw replaces the pieces
+    assert other.raw == "新的原文" and "_raw_pieces" not in vars(other)
+
+
+def test_raw_pieces_pack_and_join():
+    text = "甲乙丙丁戊己庚辛壬癸" * 30
+    pieces = ["前言\n", 0, 100, "中间", 120, 300, "尾"]
+    packed = RawPieces.pack(pieces)
+    assert packed.join(text) == join_raw_pieces(text, pieces)
+    assert packed.ops.typecode == "H" and packed.lits == "前言\n中间尾"
+    assert RawPieces.pack([]).join(text) == "" and RawPieces.pack(["x"]).join(text) == "x"
+    assert pickle.loads(pickle.dumps(packed, 5)) == packed
 
 
 def test_raw_kept_whole_when_pieces_would_not_rebuild_it(seg):

@@ -136,6 +136,29 @@ def test_run_stages_keeps_skip_semantics_in_later_blocks(stages):
     assert skipped[0].code == "X999" and "fail" in skipped[0].reason
 
 
+def test_consumed_input_essays_are_let_go_as_results_come_back(stages):
+    """run() hands its essays over (consume=True): the input list is emptied and each
+    input essay freed once its result is back from a worker, so the parent does not
+    hold the raw cohort and the processed one at the end of the block."""
+    import gc
+    import weakref
+
+    from pipeline.engines.local import LocalEngine
+
+    texts = make_texts(80)
+    ref = run_stages(make_essays(texts), stages, engine=LocalEngine(2))
+    given = make_essays(texts)
+    alive = [weakref.ref(e) for e in given]
+    kept = run_stages(given, [*stages, CountChars(), MinLength(10)], engine=LocalEngine(2),
+                      consume=True)
+    gc.collect()
+    assert given == [] and not any(r() for r in alive)
+    assert [e.to_dict() for e in kept] == [e.to_dict() for e in ref]
+    given = make_essays(texts)
+    run_stages(given, stages, engine=LocalEngine(2))  # not handed over: left as it was
+    assert len(given) == 80 and given[0].text == ""
+
+
 def test_token_list_behaves_like_the_token_list(segmenter):
     text = "我们要树立正确的政绩观，推动高质量发展。 2024年GDP增长5.2%。"
     plain = segmenter.tokens(text)
