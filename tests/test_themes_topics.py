@@ -406,7 +406,9 @@ def test_fast_tfidf_rows_is_sklearn_transform_bit_for_bit():
 
     X = sparse_random(200, 60, density=0.1, format="csr", random_state=4)
     X.data = np.log1p(X.data * 7)
+    X = X.tolil()
     X[3] = 0  # an empty row stays empty
+    X = X.tocsr()
     X.eliminate_zeros()
     model = TfidfTransformer().fit(X)
     Y = sparse_random(50, 60, density=0.2, format="csr", random_state=5)
