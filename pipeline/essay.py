@@ -541,6 +541,93 @@ class ThemeExtra(MutableMapping):
         return repr(dict(self._r._items()))
 
 
+#: Topic weights are rounded to 4 places: most are stored as ``round(w × 10⁴)``.
+_WEIGHT_SCALE = 10000
+
+
+class TopicMix(Sequence):
+    """An essay's topic mix: ``[{"topic": int, "weight": float}, …]`` in one packed array.
+
+    Behaves as the read-only list of dicts it replaces (``len``, iterate, index — each
+    entry a fresh dict —, a slice is a plain list, ``==`` with a list): ~0.15 KB an
+    essay instead of ~1.9 KB of dicts. Stored as ``[topic0, w0, topic1, w1, …]``: an
+    ``array("H")`` with ``w = round(weight × 10⁴)`` when that gives back every weight
+    exactly (``w / 10⁴ == weight``, true of any weight rounded to 4 places), else an
+    ``array("d")``. :meth:`of` makes one from the list.
+    """
+
+    __slots__ = ("_o",)
+
+    def __init__(self, pairs: array):
+        self._o = pairs
+
+    @classmethod
+    def of(cls, mix) -> "TopicMix | list":
+        """The compact form of ``mix`` when every entry is exactly ``{"topic": int,
+        "weight": float}`` (in that order, topic ≥ 0); else ``mix`` itself (also when
+        empty: the empty list is the field's default)."""
+        if isinstance(mix, TopicMix) or not mix or type(mix) is not list:
+            return mix
+        flat, scaled = [], []
+        for d in mix:
+            if type(d) is not dict or tuple(d) != ("topic", "weight"):
+                return mix
+            t, w = d["topic"], d["weight"]
+            if type(t) is not int or type(w) is not float or t < 0:
+                return mix
+            flat += (t, w)
+            if scaled is not None and 0.0 <= w < 6.5 and math.copysign(1.0, w) > 0:
+                k = round(w * _WEIGHT_SCALE)
+                scaled = scaled + [t, k] if k / _WEIGHT_SCALE == w else None
+            else:
+                scaled = None
+        if scaled is not None and all(0 <= x <= 65535 for x in scaled):
+            return cls(array("H", scaled))
+        if all(t < 2 ** 53 for t in flat[0::2]):
+            return cls(array("d", flat))
+        return mix
+
+    def to_list(self) -> list[dict]:
+        """The plain list of dicts."""
+        o = self._o
+        if o.typecode == "d":
+            return [{"topic": int(t), "weight": w} for t, w in zip(o[0::2], o[1::2])]
+        return [{"topic": t, "weight": k / _WEIGHT_SCALE} for t, k in zip(o[0::2], o[1::2])]
+
+    def __len__(self) -> int:
+        return len(self._o) // 2
+
+    def __getitem__(self, i):
+        return self.to_list()[i]  # a fresh dict; a plain list for a slice
+
+    def __iter__(self):
+        return iter(self.to_list())
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, (TopicMix, list, tuple)):
+            return self.to_list() == list(other)
+        return NotImplemented
+
+    __hash__ = None  # like a list
+
+    def __repr__(self) -> str:
+        return f"TopicMix({self.to_list()!r})"
+
+    def __reduce__(self):
+        return (_topic_mix, (self._o.typecode, self._o.tobytes()))
+
+
+def _topic_mix(typecode: str, data: bytes) -> TopicMix:
+    o = array(typecode)
+    o.frombytes(data)
+    return TopicMix(o)
+
+
+def topic_dicts(topics) -> list:
+    """``essay.topics`` as a plain list of dicts (results.json)."""
+    return topics.to_list() if isinstance(topics, TopicMix) else topics
+
+
 #: The fields of a sub-score as the engagement scorer writes them, in its order.
 SUBSCORE_FIELDS = ("label", "score", "weight", "points", "evidence", "detail")
 _SHARED: dict[tuple, tuple] = {}  # one tuple per distinct run of sub-score names/labels
@@ -769,6 +856,9 @@ class Essay:
             compact segmenter).
         tokens: Word tokens over ``text`` (a :class:`~pipeline.segment.TokenList`
             from the compact segmenter).
+        topics: The essay's topic mix, ``[{"topic", "weight"}, …]`` by weight (the
+            topic stage stores it as a :class:`TopicMix`, equal to that list).
+        engagement: Score, sub-scores and reasons (sub-scores kept as :class:`SubScores`).
         features: Per-essay intermediates that a later cohort stage consumes, by stage
             (e.g. ``"engagement"``: :class:`~pipeline.engagement.features.TextFeatures`).
             Computed in the parallel, cached per-essay block; never written to
@@ -786,7 +876,7 @@ class Essay:
     sentences: list[Span] = field(default_factory=list)
     tokens: list[Token] = field(default_factory=list)
     themes: dict[str, ThemeResult] = field(default_factory=dict)
-    topics: list[dict] = field(default_factory=list)
+    topics: list[dict] | TopicMix = field(default_factory=list)
     matches: list[Match] = field(default_factory=list)
     copied_ratio: float = 0.0
     engagement: Engagement | None = None
@@ -863,7 +953,7 @@ class Essay:
             "meta": self.meta,
             "sentences": span_dicts(self.sentences),
             "themes": {k: v.to_dict() for k, v in sorted(self.themes.items())},
-            "topics": self.topics,
+            "topics": topic_dicts(self.topics),
             "matches": [m.to_dict() for m in sorted(
                 self.matches, key=lambda m: (m.start, m.end, m.kind, m.source_id))],
             "copied_ratio": round(float(self.copied_ratio), 4),

@@ -96,3 +96,57 @@ def test_scored_engagement_equals_the_plain_one(sample, monkeypatch):
         assert c == p and c.subscores == p.subscores
         assert json.dumps(c.to_dict(), ensure_ascii=False) == json.dumps(p.to_dict(),
                                                                          ensure_ascii=False)
+
+
+# -- topic mixes -----------------------------------------------------------------------------
+from pipeline.essay import Essay, TopicMix  # noqa: E402
+
+MIX = [{"topic": 3, "weight": 0.6123}, {"topic": 0, "weight": 0.3}, {"topic": 7, "weight": 0.0877}]
+
+
+def test_topic_mix_behaves_as_the_list_of_dicts():
+    m = TopicMix.of([dict(d) for d in MIX])
+    assert isinstance(m, TopicMix)
+    assert m == MIX and MIX == m and list(m) == MIX and len(m) == 3 and m
+    assert m[0] == MIX[0] and m[-1] == MIX[-1] and m[1:] == MIX[1:] and type(m[0]) is dict
+    assert [list(d) for d in m] == [["topic", "weight"]] * 3
+    assert m != MIX[:2] and m != [{"topic": 3, "weight": 0.6124}, *MIX[1:]]
+    assert sorted(m, key=lambda x: -x["weight"])[0] == MIX[0]
+    back = pickle.loads(pickle.dumps(m))
+    assert isinstance(back, TopicMix) and back == m and back.to_list() == MIX
+    e = Essay(id="E1", source="x", raw="", topics=m)
+    assert json.dumps(e.to_dict()["topics"]) == json.dumps(MIX)
+    assert pickle.loads(pickle.dumps(e)).topics == MIX
+
+
+@pytest.mark.parametrize("mix", [
+    [{"topic": 1, "weight": 0.1234567}, {"topic": 2, "weight": 0.5}],  # not 4 places: doubles
+    [{"topic": 1, "weight": -0.0}], [{"topic": 70000, "weight": 0.25}], [{"topic": 1, "weight": 9.5}],
+    [{"topic": 0, "weight": 1.0}, {"topic": 5, "weight": 0.0001}, {"topic": 2, "weight": 0.0}],
+])
+def test_topic_mix_keeps_every_weight_exactly(mix):
+    m = TopicMix.of(mix)
+    assert isinstance(m, TopicMix)
+    back = pickle.loads(pickle.dumps(m))
+    for got in (m.to_list(), list(back)):
+        assert json.dumps(got) == json.dumps(mix) and got == mix
+        assert [type(d["topic"]) for d in got] == [int] * len(mix)
+
+
+def test_rounded_weights_are_stored_as_two_bytes():
+    m = TopicMix.of([{"topic": t, "weight": round(w / 977, 4)} for t, w in enumerate(range(977))])
+    assert m._o.typecode == "H" and m == [{"topic": t, "weight": round(w / 977, 4)}
+                                          for t, w in enumerate(range(977))]
+
+
+@pytest.mark.parametrize("odd", [[], [{"topic": 1, "weight": 1}], [{"weight": 0.5, "topic": 1}],
+                                 [{"topic": -1, "weight": 0.5}], [{"topic": 1, "weight": 0.5, "x": 1}]])
+def test_other_topic_lists_are_kept_as_given(odd):
+    assert TopicMix.of(odd) is odd
+
+
+def test_topic_stage_stores_compact_mixes(sample):
+    mixes = [e.topics for e in sample.essays]
+    assert mixes and all(isinstance(m, TopicMix) for m in mixes)
+    assert all(type(d) is dict and type(d["topic"]) is int and type(d["weight"]) is float
+               for m in mixes for d in m)
