@@ -150,3 +150,34 @@ def test_topic_stage_stores_compact_mixes(sample):
     assert mixes and all(isinstance(m, TopicMix) for m in mixes)
     assert all(type(d) is dict and type(d["topic"]) is int and type(d["weight"]) is float
                for m in mixes for d in m)
+
+
+# -- engagement text features ----------------------------------------------------------------
+from array import array  # noqa: E402
+
+from pipeline.engagement import features as F  # noqa: E402
+
+
+@pytest.mark.parametrize("big", [False, True])
+def test_text_features_pack_into_one_array_and_read_back(big):
+    top = 70000 if big else 900
+    rows, items = array("i", [0, 12, 11, 3, 12, top, 30, 64]), array("i", [0, 2, 3, 9])
+    hits, curly = array("i"), array("i", [40, 52])
+    tf = F.TextFeatures(123, 40, 55.5, 20, rows, items, hits, curly)
+    assert (tf.rows, tf.items, tf.hits, tf.curly) == (rows, items, hits, curly)
+    assert tf._data.typecode == ("i" if big else "H")
+    assert list(tf) == [123, 40, 55.5, 20, rows, items, hits, curly]
+    back = pickle.loads(pickle.dumps(tf))
+    assert back == tf and list(back) == list(tf) and back.curly == curly
+    assert tf != F.TextFeatures(123, 40, 55.5, 20, rows, items, curly, hits)
+
+
+def test_stored_features_equal_a_fresh_analysis(sample):
+    slogans = F.phrase_regex(F.load_taohua(MODELS / "taohua.txt"))
+    n = 0
+    for e in sample.essays:
+        tf = e.features[F.FEATURES_KEY]
+        assert tf._data.typecode == "H" and tf == F.analyse(e, slogans)
+        assert F.tally(e, tf) == F.tally(e, pickle.loads(pickle.dumps(tf)))
+        n += len(tf.items) + len(tf.hits)
+    assert n > 0
