@@ -634,19 +634,21 @@ _SHARED: dict[tuple, tuple] = {}  # one tuple per distinct run of sub-score name
 _SHARED_MAX = 256  # names and labels come from the config: a handful; never grow unbounded
 
 
-def _shared(t: tuple) -> tuple:
-    """``t``, or an equal tuple already held (names and labels repeat in every essay)."""
+def _shared(strings) -> tuple[str, ...]:
+    """``strings`` as a tuple of interned strings, the same tuple for equal ones (names
+    and labels repeat in every essay)."""
+    t = tuple(strings)
     s = _SHARED.get(t)
     if s is None:
-        if len(_SHARED) >= _SHARED_MAX:
-            return t
-        s = _SHARED[t] = t
+        s = _interned(t)
+        if len(_SHARED) < _SHARED_MAX:
+            _SHARED[s] = s
     return s
 
 
 def _interned(strings) -> tuple[str, ...]:
-    """``strings`` as a tuple of interned strings (labels, details and reasons repeat)."""
-    return tuple(sys.intern(s) for s in strings)
+    """``strings`` (``str``) as a tuple of interned strings (details and reasons repeat)."""
+    return tuple(map(sys.intern, strings))
 
 
 class SubScores(Mapping):
@@ -697,12 +699,28 @@ class SubScores(Mapping):
             labels.append(v["label"])
             nums.extend(x)
             details.append(v["detail"])
-        bounds.append(len(flat))
         try:
-            ev = packed_ints([len(bounds) + k for k in bounds] + flat)
+            return cls.from_parts(names, labels, nums, details,
+                                  [flat[a:b] for a, b in zip(bounds, bounds[1:] + [len(flat)])])
         except OverflowError:
             return None
-        return cls(_interned(names), _interned(labels), array("d", nums), _interned(details), ev)
+
+    @classmethod
+    def from_parts(cls, names, labels, nums, details, evidence) -> "SubScores":
+        """From the columns: per sub-score its name, label, ``score, weight, points``
+        (``nums``, three floats each, flat), detail and evidence as flat
+        ``[start0, end0, …]`` offsets (non-negative ints).
+
+        Raises:
+            OverflowError: An offset does not fit an ``array("i")``.
+        """
+        head, flat = [], []
+        n = len(evidence) + 1
+        for ev in evidence:
+            head.append(n + len(flat))
+            flat += ev
+        head.append(n + len(flat))
+        return cls(names, labels, array("d", nums), _interned(details), packed_ints(head + flat))
 
     def _get(self, k: int) -> dict:
         nums, ev = self._nums, self._ev
@@ -761,7 +779,7 @@ def _subscores(names, labels, nums: bytes, details, typecode: str, ev: bytes) ->
     n, e = array("d"), array(typecode)
     n.frombytes(nums)
     e.frombytes(ev)
-    return SubScores(_interned(names), _interned(labels), n, _interned(details), e)
+    return SubScores(names, labels, n, _interned(details), e)
 
 
 class Engagement:

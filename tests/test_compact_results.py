@@ -15,6 +15,7 @@ import pytest
 
 from pipeline.config import Settings
 from pipeline.engagement import EngagementScorer
+from pipeline.engagement import scorer as scorer_module
 from pipeline.essay import Engagement, SubScores
 from pipeline.runner import run
 
@@ -87,7 +88,16 @@ def test_other_subscore_shapes_are_kept_as_given(odd):
 def test_scored_engagement_equals_the_plain_one(sample, monkeypatch):
     scorer = EngagementScorer(MODELS / "engagement.toml", MODELS / "taohua.txt")
     compact = [scorer.score(e, duplication_ran=True, themes_ran=True) for e in sample.essays]
+
+    def plain_subscores(names, labels, nums, details, evidence):  # the dicts stored before
+        return {k: {"label": labels[i], "score": nums[3 * i], "weight": nums[3 * i + 1],
+                    "points": nums[3 * i + 2],
+                    "evidence": [{"start": a, "end": b}
+                                 for a, b in zip(evidence[i][0::2], evidence[i][1::2])],
+                    "detail": details[i]} for i, k in enumerate(names)}
+
     monkeypatch.setattr(SubScores, "of", classmethod(lambda cls, d: None))
+    monkeypatch.setattr(scorer_module, "_subscores", plain_subscores)
     plain = [scorer.score(e, duplication_ran=True, themes_ran=True) for e in sample.essays]
     assert all(type(p.subscores) is dict for p in plain)
     assert all(isinstance(c.subscores, SubScores) for c in compact)
