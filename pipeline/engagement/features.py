@@ -415,9 +415,8 @@ class TextFeatures:
     def __init__(self, key: int, n_chars: int, mtld: float, n_words: int, rows, items,
                  hits, curly):
         self.key, self.n_chars, self.mtld, self.n_words = key, n_chars, mtld, n_words
-        head = array("i", (len(rows), len(items), len(hits)))
-        self._data = packed_ints(head + array("i", rows) + array("i", items)
-                                 + array("i", hits) + array("i", curly))
+        self._data = packed_ints([len(rows), len(items), len(hits), *rows, *items, *hits,
+                                  *curly])
 
     @property
     def rows(self) -> array:
