@@ -42,8 +42,9 @@ from .essay import Essay
 
 log = logging.getLogger(__name__)
 
-#: 2: stage-written meta cached; 3: compact spans, char map, tokens; 4: tokens as a bitmap
-CACHE_FORMAT = "xinde.cache/4"
+#: 2: stage-written meta cached; 3: compact spans, char map, tokens; 4: tokens as a bitmap;
+#: 5: engagement text features in one packed array
+CACHE_FORMAT = "xinde.cache/5"
 FILENAME = "xinde-cache.sqlite"
 #: Settings that never change an essay's results.
 RUN_ONLY_SETTINGS = frozenset({"jobs", "engine", "scheduler", "cache_dir", "chunk_size"})

@@ -187,7 +187,7 @@ def test_stage_stores_compact_features_used_by_the_scorer(sample_run, slogans):
     assert isinstance(e.features.get(F.FEATURES_KEY), F.TextFeatures)  # from the default run
     tf = stage(e).features[F.FEATURES_KEY]
     assert tf.key == F.slogan_key(slogans) != 0
-    assert all(x.typecode == "i" for x in (tf.rows, tf.items, tf.hits, tf.curly))
+    assert all(x.typecode == "H" for x in (tf.rows, tf.items, tf.hits, tf.curly))
     assert len(tf.rows) == 4 * len(F.resolve(e, tf).sentences)
     assert "features" not in e.to_dict()
 

@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Iterable
 
-from ..essay import Engagement, Essay
+from ..essay import Engagement, Essay, SubScores
 from .config import SUBSCORES, EngagementConfig
 from .features import (EssayFeatures, Tally, covered, load_taohua, merge_spans, phrase_regex,
                        slogan_key, tally, text_features)
@@ -30,14 +30,21 @@ def _clip(x: float) -> float:
     return 0.0 if x < 0 else 1.0 if x > 1 else float(x)
 
 
-def _span_dicts(spans: Iterable, limit: int = 20) -> list[dict]:
-    out = []
+def _span_offsets(spans: Iterable, limit: int = 20) -> list[int]:
+    """``[start0, end0, …]`` of the first ``limit`` spans (objects or pairs)."""
+    out: list[int] = []
     for s in spans:
         a, b = (s.start, s.end) if hasattr(s, "start") else s
-        out.append({"start": int(a), "end": int(b)})
-        if len(out) >= limit:
+        out += (int(a), int(b))
+        if len(out) >= 2 * limit:
             break
     return out
+
+
+def _subscores(names, labels, nums, details, evidence) -> SubScores:
+    """The essay's sub-scores, stored compactly (read back as the dicts
+    ``{"label", "score", "weight", "points", "evidence": [{"start", "end"}], "detail"}``)."""
+    return SubScores.from_parts(names, labels, nums, details, evidence)
 
 
 class EngagementScorer:
@@ -263,20 +270,20 @@ class EngagementScorer:
 
         disc = "" if own >= 0.999 else f"；×本人文字占比{own:.0%}（抄录文字不计分）"
         raw = {
-            "originality": (orig, _span_dicts(copied_spans),
+            "originality": (orig, _span_offsets(copied_spans),
                             f"雷同{copied:.0%}（范文{tmpl:.0%}、他人{subm:.0%}），通用套话{boiler:.0%}"
                             if dup else "未运行查重，未计入"),
-            "specificity": (spec * own, _span_dicts(t.specific_spans),
+            "specificity": (spec * own, _span_offsets(t.specific_spans),
                             f"{n_spec}句含具体事实（数字/时间/地点/单位/项目/事例），"
                             f"占全文{spec_share:.0%}" + disc),
-            "personal": (pers * own, _span_dicts(t.personal_spans),
+            "personal": (pers * own, _span_offsets(t.personal_spans),
                          f"{n_pers}句写本人做法或反思" + ("，点明本人单位/岗位" if role else "") + disc),
-            "commitments": (comm * own, _span_dicts(t.commitment_spans),
+            "commitments": (comm * own, _span_offsets(t.commitment_spans),
                             f"可衡量的承诺{n_conc}条，笼统表态{n_vague}条" + disc),
-            "theme_depth": (depth * own, _span_dicts(theme_ev),
+            "theme_depth": (depth * own, _span_offsets(theme_ev),
                             f"展开论述的主题{strong}个，仅提及{mentioned}个" + disc
                             if thm else "未运行主题分析，未计入"),
-            "slogans": (slog * own, _span_dicts(t.slogan_spans),
+            "slogans": (slog * own, _span_offsets(t.slogan_spans),
                         f"套话/口号句占全文{slog_share:.0%}" + disc),
             "diversity": (div * own, [], f"MTLD {mtld:.0f}（{n_words}词）" + disc),
             "length": (length * own, [], f"{n_chars}字" + disc),
@@ -288,15 +295,14 @@ class EngagementScorer:
             weights["theme_depth"] = 0.0
         tot = sum(weights.values()) or 1.0
         weights = {k: v / tot for k, v in weights.items()}
-        subscores = {}
+        subscores = {}  # what the reasons read of each sub-score
+        nums: list[float] = []  # score, weight, points per sub-score
         for k in SUBSCORES:
-            sc, ev, detail = raw[k]
-            sc = _clip(sc)
-            subscores[k] = {"label": SUBSCORES[k], "score": round(sc, 4),
-                            "weight": round(weights[k], 4),
-                            "points": round(weights[k] * sc * 100, 2),
-                            "evidence": ev, "detail": detail}
-        total = min(100.0, max(0.0, round(sum(s["points"] for s in subscores.values()), 2)))
+            sc = _clip(raw[k][0])
+            subscores[k] = {"score": round(sc, 4), "weight": round(weights[k], 4)}
+            nums += (subscores[k]["score"], subscores[k]["weight"],
+                     round(weights[k] * sc * 100, 2))
+        total = min(100.0, max(0.0, round(sum(nums[2::3]), 2)))
         fig = Figures(n_chars=n_chars, copied=copied, template_share=tmpl,
                       submission_share=subm, main_sources=main_sources,
                       excused_sources=sorted(excused & {m.source_id for m in essay.matches}),
@@ -308,7 +314,9 @@ class EngagementScorer:
         before = {k: _clip(raw[k][0] / own) if k != "originality" and own > 0 else
                   subscores[k]["score"] for k in SUBSCORES}
         reasons = make_reasons(subscores, fig, po["reason_threshold"], before_discount=before)
-        return Engagement(total, subscores, reasons)
+        return Engagement(total, _subscores(list(SUBSCORES), list(SUBSCORES.values()), nums,
+                                            [raw[k][2] for k in SUBSCORES],
+                                            [raw[k][1] for k in SUBSCORES]), reasons)
 
     def _theme_depth(self, essay: Essay, t: Tally):
         """(score, n strong, n mentioned-only, evidence spans) from ``essay.themes``."""

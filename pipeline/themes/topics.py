@@ -49,7 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..essay import Essay, Span
+from ..essay import Essay, Span, TopicMix
 from ..segment import token_offsets
 from .profile import Profile
 from .topic_bags import (Bags, DocFreq, bags_matrix, chunk_bags, nmf_fit, nmf_transform,
@@ -740,8 +740,9 @@ class TopicModeler:
         for i, e in enumerate(essays):
             s = mix[i].sum()
             m = (mix[i] / s if s > 0 else mix[i]).tolist()  # Python floats: same values, faster
-            e.topics = [{"topic": t, "weight": round(m[t], 4)}
-                        for t in sorted(range(k), key=lambda t: (-m[t], t)) if m[t] >= 0.02]
+            e.topics = TopicMix.of([{"topic": t, "weight": round(m[t], 4)}  # kept compact
+                                    for t in sorted(range(k), key=lambda t: (-m[t], t))
+                                    if m[t] >= 0.02])
         topics = []
         for t in range(k):
             label, theme_id = self._label(t)
