@@ -785,71 +785,38 @@ def resolve(essay: Essay, tf: TextFeatures) -> EssayFeatures:
 def tally(essay: Essay, tf: TextFeatures) -> Tally:
     """``resolve(essay, tf).tally()`` without building sentence objects (the cohort fast path).
 
-    One pass over the rows summing what :func:`_tally` sums; a sentence's items are only
-    looked at when a quotation overlaps it (otherwise any item makes it specific).
+    The rows :func:`_tally` sums come straight from the packed features; a sentence's items
+    are only looked at when a quotation overlaps it (otherwise any item makes it specific).
     """
     quotes, boiler = _quotes_and_boilerplate(essay, tf)
     rows, items = tf.rows, tf.items
     item_rows = set(items[0::4])
     hit_rows = set(tf.hits[0::3])
-    chars = spec_c = pers_c = subst_c = slog_c = 0
-    n_spec = n_pers = n_conc = n_vague = 0
-    role = False
-    spec_sp: list = []
-    pers_sp: list = []
-    comm_sp: list = []
-    slog_sp: list = []
-    grounded: list = []
     nq = len(quotes)
-    qi = 0  # first quotation not ending before the current sentence (both are in order)
-    for r, (a, b, n, f) in enumerate(zip(rows[0::4], rows[1::4], rows[2::4], rows[3::4])):
-        chars += n
-        if f & REPEAT:  # stock text: no fact, no action, a slogan
-            slog_c += n
-            slog_sp.append((a, b))
-            grounded.append((a, b, False))
-            continue
-        while qi < nq and quotes[qi][1] <= a:
-            qi += 1
-        near = qi < nq and quotes[qi][0] < b  # a quotation overlaps the sentence
-        spec = r in item_rows
-        if spec and near:  # facts outside quotations only
-            spec = any(covered(quotes, p, e) != e - p
-                       for p, e in _row_items(items, r))
-        pers = bool(f & (ACTION | CRITIC))
-        if spec:
-            spec_c += n
-            n_spec += 1
-            spec_sp.append((a, b))
-            subst_c += n
-            if pers:
-                pers_c += n
-                n_pers += 1
-        elif pers:
-            pers_c += n
-            n_pers += 1
-            subst_c += n
-        else:
-            w = max(1, b - a)
-            if (r in hit_rows or f & PAIBI
-                    or near and covered(quotes, a, b) / w >= QUOTE_STOCK
-                    or bool(boiler) and covered(boiler, a, b) / w >= BOILERPLATE_STOCK):
-                slog_c += n
-                slog_sp.append((a, b))
-        own = bool(f & ROLE)
-        if pers or own:
-            pers_sp.append((a, b))
-            role = role or own
-        if f & COMMIT:
-            comm_sp.append((a, b))
-            if f & CONCRETE:
-                n_conc += 1
-            else:
-                n_vague += 1
-        grounded.append((a, b, spec or pers))
-    return Tally(tf.n_chars, tf.mtld, tf.n_words, chars, spec_c, pers_c, subst_c, slog_c, n_spec,
-                 n_pers, n_conc, n_vague, role, spec_sp[:SPAN_LIMIT], pers_sp[:SPAN_LIMIT],
-                 comm_sp[:SPAN_LIMIT], slog_sp[:SPAN_LIMIT], grounded)
+
+    def sentence_rows():
+        qi = 0  # first quotation not ending before the current sentence (both are in order)
+        for r, (a, b, n, f) in enumerate(zip(rows[0::4], rows[1::4], rows[2::4], rows[3::4])):
+            if f & REPEAT:  # stock text: no fact, no action, a slogan
+                yield a, b, n, True, False, False, False, False, False, True
+                continue
+            while qi < nq and quotes[qi][1] <= a:
+                qi += 1
+            near = qi < nq and quotes[qi][0] < b  # a quotation overlaps the sentence
+            spec = r in item_rows
+            if spec and near:  # facts outside quotations only
+                spec = any(covered(quotes, p, e) != e - p for p, e in _row_items(items, r))
+            pers = bool(f & (ACTION | CRITIC))
+            slog = False
+            if not (spec or pers):
+                w = max(1, b - a)
+                slog = bool(r in hit_rows or f & PAIBI
+                            or near and covered(quotes, a, b) / w >= QUOTE_STOCK
+                            or bool(boiler) and covered(boiler, a, b) / w >= BOILERPLATE_STOCK)
+            yield (a, b, n, False, spec, pers, bool(f & ROLE), bool(f & COMMIT),
+                   bool(f & CONCRETE), slog)
+
+    return _tally(tf.n_chars, tf.mtld, tf.n_words, sentence_rows())
 
 
 def _row_items(items: array, r: int) -> list[tuple[int, int]]:
