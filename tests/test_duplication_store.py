@@ -132,3 +132,26 @@ def test_main_process_holds_no_per_document_arrays(monkeypatch):
     fingerprints). Both sizes align their pairs on the engine (≥ 64 pairs)."""
     small, big = _parent_peak(160, monkeypatch), _parent_peak(400, monkeypatch)
     assert (big - small) / 240 < 8 * 1024
+
+
+def _shared_fingerprints(n_docs: int, per_doc: int, df: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    pool = rng.integers(0, 2**63, size=n_docs * per_doc // df, dtype=np.int64).astype(np.uint64)
+    docs = [np.unique(rng.choice(pool, per_doc)) for _ in range(n_docs)]
+    return np.concatenate(docs), np.array([len(d) for d in docs])
+
+
+def test_candidate_pair_counting_holds_one_bin_at_a_time():
+    # every fingerprint in ~10 documents: ~45 pair occurrences each, far more than hs itself
+    import tracemalloc
+
+    hs, lens = _shared_fingerprints(1500, 100, 10)
+    peaks, outs = {}, {}
+    for parts in (1, 8):
+        tracemalloc.start()
+        outs[parts] = candidate_pairs_flat(hs, lens, min_shared=2, max_df=64, parts=parts)
+        peaks[parts] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert outs[1] == outs[8] and len(outs[8]) > 0
+    # one bin of pair keys sorted at a time, not all of them concatenated and sorted
+    assert peaks[8] < 0.6 * peaks[1], peaks

@@ -110,9 +110,11 @@ def candidate_pairs_flat(hs: np.ndarray, lens: np.ndarray, *, min_shared: int = 
                          parts: int = 8) -> list[tuple[int, int, int]]:
     """:func:`candidate_pairs` of the documents' fingerprints concatenated in ``hs``.
 
-    The hash space is worked through in ``parts`` slices of its top bits (pairs
-    of each slice counted together at the end), so the temporary arrays are a
-    fraction of ``hs``; the result does not depend on ``parts``.
+    The hash space is worked through in ``parts`` slices of its top bits, so the
+    temporary arrays are a fraction of ``hs``. The pair occurrences found are
+    kept in ``parts`` bins by their first document and each bin is counted on
+    its own, in document order: the sort and its copy hold one bin at a time,
+    not every occurrence of the cohort. The result does not depend on ``parts``.
 
     Args:
         hs: Every document's unique fingerprints, one document after the other.
@@ -133,7 +135,9 @@ def candidate_pairs_flat(hs: np.ndarray, lens: np.ndarray, *, min_shared: int = 
         top = np.empty(len(hs), dtype=np.uint8)
         for a in range(0, len(hs), 1 << 20):
             top[a:a + (1 << 20)] = hs[a:a + (1 << 20)] >> np.uint64(64 - bits)
-    keys = []
+    nparts = max(1, int(parts))
+    span = (int(n) + nparts - 1) // nparts * int(n)  # keys of one bin: first documents in a range
+    bins: list[list[np.ndarray]] = [[] for _ in range(nparts)]
     for part in range(1 << bits):
         if bits:
             pos = np.flatnonzero(top == part)
@@ -154,19 +158,24 @@ def candidate_pairs_flat(hs: np.ndarray, lens: np.ndarray, *, min_shared: int = 
             st = starts[sizes == s]
             block = docs[st[:, None] + np.arange(s)[None, :]]  # (groups, s), docs ascending
             a, b = np.triu_indices(s, 1)
-            keys.append((block[:, a] * n + block[:, b]).ravel())
-    if not keys:
-        return []
-    allk = np.sort(np.concatenate(keys))
-    first = np.flatnonzero(np.r_[True, allk[1:] != allk[:-1]])
-    counts = np.diff(np.r_[first, len(allk)])
-    sel = counts >= min_shared
+            keys = (block[:, a] * n + block[:, b]).ravel()
+            which = keys // span
+            for b_ in sorted_unique(which).tolist():
+                bins[b_].append(keys[which == b_])
     out = []
-    for key, c in zip(allk[first[sel]].tolist(), counts[sel].tolist()):
-        i, j = divmod(key, int(n))
-        if groups is not None and groups[i] != 0 and groups[i] == groups[j]:
+    for b_ in range(nparts):  # first documents ascending: the output is in key order
+        if not bins[b_]:
             continue
-        out.append((i, j, c))
+        allk = np.sort(np.concatenate(bins[b_]))
+        bins[b_] = []
+        first = np.flatnonzero(np.r_[True, allk[1:] != allk[:-1]])
+        counts = np.diff(np.r_[first, len(allk)])
+        sel = counts >= min_shared
+        for key, c in zip(allk[first[sel]].tolist(), counts[sel].tolist()):
+            i, j = divmod(key, int(n))
+            if groups is not None and groups[i] != 0 and groups[i] == groups[j]:
+                continue
+            out.append((i, j, c))
     return out
 
 
