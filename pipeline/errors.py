@@ -59,6 +59,9 @@ class Errors:
     X131 = ("范文目录中没有可读的文章 (no template essays found) in {path}. Put .txt/.docx/.pdf "
             "template essays there.")
     X132 = "列表文件无法读取 (cannot read list file) {path}: {detail}. Save it as UTF-8 text."
+    X133 = ("查重临时文件写入失败 (cannot write the duplication scratch file) in {path}: "
+            "{detail}. It needs about 25 bytes per essay character while the stage runs: free "
+            "space there or point TMPDIR at a larger disk.")
     X140 = ("输出文件已存在 (output file exists) {path}: pass --force to overwrite it, or "
             "choose another --out.")
     X120 = ("投入度配置无效 (invalid engagement config) {path}: {detail}. See "

@@ -155,3 +155,21 @@ def test_candidate_pair_counting_holds_one_bin_at_a_time():
     assert outs[1] == outs[8] and len(outs[8]) > 0
     # one bin of pair keys sorted at a time, not all of them concatenated and sorted
     assert peaks[8] < 0.6 * peaks[1], peaks
+
+
+def test_a_full_scratch_disk_is_a_coded_error_naming_the_folder(monkeypatch, tmp_path):
+    import errno
+    import tempfile
+
+    from pipeline.duplication import DuplicationStage, store as store_mod
+    from pipeline.errors import XindeError
+
+    def full(fd, buf, off):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store_mod.os, "pwrite", full)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with pytest.raises(XindeError) as ei:
+        DuplicationStage().process(_essays(4), {})  # in process: no engine
+    assert ei.value.code == "X133"
+    assert str(tmp_path) in str(ei.value) and "TMPDIR" in str(ei.value)

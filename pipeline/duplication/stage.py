@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import tempfile
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..errors import XindeError
 from ..essay import Essay, Match
 from .align import Passage, SortedHashes, align
 from .classify import (KgramSet, PhraseMatcher, df_threshold, doc_boilerplate, frequent_kgrams,
@@ -279,11 +281,14 @@ class DuplicationStage:
         boilerplate document frequencies run on ``context["engine"]`` when there
         is one (results in input order: the output does not depend on it).
         """
-        store = DocStore([len(e.text) for e in essays], self.k)
         try:
-            self._process(essays, context, store)
-        finally:
-            store.close()
+            store = DocStore([len(e.text) for e in essays], self.k)
+            try:
+                self._process(essays, context, store)
+            finally:
+                store.close()
+        except OSError as e:  # the scratch file (full or unwritable $TMPDIR): say where, and why
+            raise XindeError("X133", path=tempfile.gettempdir(), detail=e) from e
         _return_freed_memory()
 
     def _process(self, essays: list[Essay], context: dict, store: DocStore) -> None:
